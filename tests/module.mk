@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# tests/: C tests of the shared library. Each $(BUILD)/tests/t-* binary is
+# run by tests/run.sh.
+
+$(BUILD)/tests/t-fsutil: $(BUILD)/tests/t-fsutil.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
+TEST_BINS += $(BUILD)/tests/t-fsutil
