@@ -45,7 +45,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 
 # User space: warnings are errors, as in the BPF build.
 CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-	-Wno-unused-parameter -Wshadow -Wformat=2 -fno-strict-aliasing \
+	-Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wformat=2 -fno-strict-aliasing \
 	-I$(BUILD) -Ibpf -Iuser/lib -I. $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 BPF_LIBS := -lxdp -lbpf -lelf -lz

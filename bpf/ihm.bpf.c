@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * presage IHM data plane: per-interconnect traffic, TCP RTT and loss.
+ *
+ * XDP sees what arrives on an interconnect, tc (clsact egress) what leaves by
+ * it. Both entry points only extract what their context knows (interface,
+ * lengths, direction) and call presage_handle(), which does all the work.
+ * Every packet is passed: the programs measure, they never filter.
+ *
+ * RTT is measured on the outside half of the path, router <-> remote:
+ *  - timestamps: a TSval leaving by an interconnect, matched by the TSecr that
+ *    echoes it coming back;
+ *  - handshakes: SYN out -> SYN-ACK in (connections opened outward) and
+ *    SYN-ACK out -> ACK in (connections opened inward).
+ * A sample is credited to the interconnect the measured packet left by; the
+ * flow table is shared by every interface so a reply that comes back by
+ * another interconnect still matches (and is counted in rtt_asym).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "presage.h"
+#include "lib/parse.h"
+#include <xdp/xdp_helpers.h>
+
+#define TC_ACT_UNSPEC_ (-1)
+
+/*
+ * libxdp dispatcher order: run early (lower runs first) so that presage
+ * measures what arrived on the interconnect before a filter drops anything,
+ * and let the next program run after our XDP_PASS.
+ */
+struct {
+	__uint(priority, 5);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(presage_xdp);
+
+/* Per-flow sampling limit: at most one TSval recorded per flow per interval. */
+const volatile __u64 ts_min_interval_ns = PRESAGE_TS_MIN_INTERVAL_NS;
+
+/* ifindex -> link id. Written by the agent at attach time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PRESAGE_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct link_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} links_cfg SEC(".maps");
+
+/* link id -> name, ifindex, capacity. Written by the agent only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PRESAGE_MAX_LINKS);
+	__type(key, __u32);
+	__type(value, struct link_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} link_info SEC(".maps");
+
+/* link id -> counters, per CPU. Written by both programs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PRESAGE_MAX_LINKS);
+	__type(key, __u32);
+	__type(value, struct link_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} link_stats SEC(".maps");
+
+/* link id -> RTT histogram, per CPU. Written by both programs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PRESAGE_MAX_LINKS);
+	__type(key, __u32);
+	__type(value, struct rtt_hist);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rtt_hist SEC(".maps");
+
+/* TCP flow state shared by every interface. Written by both programs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PRESAGE_MAX_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct flow_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows SEC(".maps");
+
+/* Global knobs the agent changes at run time (tick generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct presage_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} presage_cfg SEC(".maps");
+
+/* What an entry point knows about the packet before parsing. */
+struct pkt_ctx {
+	void *ctx;		/* struct xdp_md or struct __sk_buff */
+	void *data;
+	void *data_end;
+	__u32 ifindex;
+	__u32 len;		/* bytes of the whole packet from the L2 header */
+	__u32 segs;		/* wire packets it stands for (GSO) */
+	__u32 hdr_len;		/* L2..L4 header bytes, once known */
+};
+
+static __always_inline void record_rtt(__u32 link_id, __u64 rtt, bool handshake, bool asym)
+{
+	struct link_stats *st;
+	struct rtt_hist *h;
+	struct presage_cfg *cfg;
+	__u32 zero = 0, b;
+	__u64 gen = 0;
+
+	st = bpf_map_lookup_elem(&link_stats, &link_id);
+	h = bpf_map_lookup_elem(&rtt_hist, &link_id);
+	if (!st || !h)
+		return;
+	cfg = bpf_map_lookup_elem(&presage_cfg, &zero);
+	if (cfg)
+		gen = cfg->tick_gen;
+	if (handshake)
+		st->rtt_hs_samples++;
+	else
+		st->rtt_ts_samples++;
+	if (asym)
+		st->rtt_asym++;
+
+	h->count++;
+	h->sum_ns += rtt;
+	if (!h->min_ns || rtt < h->min_ns)
+		h->min_ns = rtt;
+	if (rtt > h->max_ns)
+		h->max_ns = rtt;
+	if (h->win_gen != gen) {
+		h->win_gen = gen;
+		h->win_min_ns = rtt;
+		h->win_max_ns = rtt;
+	} else {
+		if (rtt < h->win_min_ns)
+			h->win_min_ns = rtt;
+		if (rtt > h->win_max_ns)
+			h->win_max_ns = rtt;
+	}
+	b = hist_bucket(rtt);
+	/* Redundant for the verifier's sake: hist_bucket() never exceeds it. */
+	if (b < HIST_BUCKETS)
+		h->buckets[b]++;
+}
+
+/* Canonical key: the endpoint with the lower (address, port) is side 0. */
+static __always_inline __u8 make_key(struct flow_key *key, struct l3_info *l3, __be16 sport,
+				     __be16 dport)
+{
+	int i, cmp = 0;
+
+#pragma unroll
+	for (i = 0; i < 16; i++) {
+		if (cmp == 0 && l3->saddr[i] != l3->daddr[i])
+			cmp = l3->saddr[i] < l3->daddr[i] ? -1 : 1;
+	}
+	if (cmp == 0)
+		cmp = bpf_ntohs(sport) < bpf_ntohs(dport) ? -1 : 1;
+	if (cmp < 0) {
+		__builtin_memcpy(key->addr[0], l3->saddr, 16);
+		__builtin_memcpy(key->addr[1], l3->daddr, 16);
+		key->port[0] = sport;
+		key->port[1] = dport;
+		return 0;
+	}
+	__builtin_memcpy(key->addr[0], l3->daddr, 16);
+	__builtin_memcpy(key->addr[1], l3->saddr, 16);
+	key->port[0] = dport;
+	key->port[1] = sport;
+	return 1;
+}
+
+/*
+ * Copy @len bytes at @off of the packet to @to. The TCP code works on stack
+ * copies (see parse_tcp_ts); the hook decides which helper can read it.
+ */
+static __always_inline int pkt_load(struct pkt_ctx *p, const bool egress, __u32 off, void *to,
+				    __u32 len)
+{
+	if (egress)
+		return bpf_skb_load_bytes(p->ctx, off, to, len);
+	return bpf_xdp_load_bytes(p->ctx, off, to, len);
+}
+
+static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u32 l4_off,
+				       struct l3_info *l3, __u32 link_id, struct link_stats *st)
+{
+	struct tcphdr th, *tcph = &th;
+	struct flow_state *fs, init = {};
+	struct flow_key key = {};
+	__u8 opt[80] = {};
+	__u32 thl, olen, payload, seq, end, tsval = 0, tsecr = 0, segs = p->segs;
+	__u64 now;
+	__u8 side;
+	bool syn, ack, rst;
+	int ts = TCPOPT_NONE, err;
+
+	if (l3->l4_len < sizeof(th) || pkt_load(p, egress, l4_off, &th, sizeof(th))) {
+		st->bad_l4++;
+		return;
+	}
+	thl = th.doff * 4;
+	if (thl < sizeof(th) || thl > l3->l4_len) {
+		st->bad_l4++;
+		return;
+	}
+	olen = thl - sizeof(th);
+	if (olen > 0 && olen <= 40) {
+		if (pkt_load(p, egress, l4_off + sizeof(th), opt, olen)) {
+			st->bad_l4++;
+			return;
+		}
+		ts = parse_tcp_ts(opt, olen, &tsval, &tsecr);
+	}
+	if (ts == TCPOPT_BAD) {
+		st->bad_l4++;
+		return;
+	}
+	if (ts == TCPOPT_OVERFLOW)
+		st->tcpopt_overflow++;
+
+	payload = l3->l4_len - thl;
+	p->hdr_len = l4_off + thl;
+	syn = tcph->syn;
+	ack = tcph->ack;
+	rst = tcph->rst;
+	now = bpf_ktime_get_ns();
+	side = make_key(&key, l3, tcph->source, tcph->dest);
+
+	fs = bpf_map_lookup_elem(&flows, &key);
+	if (!fs) {
+		/* A reset needs no state: nothing will follow it. */
+		if (rst)
+			return;
+		err = bpf_map_update_elem(&flows, &key, &init, BPF_NOEXIST);
+		if (err && err != -17 /* EEXIST: another CPU won the race */) {
+			st->flow_insert_fail++;
+			return;
+		}
+		if (!err)
+			st->flows_created++;
+		fs = bpf_map_lookup_elem(&flows, &key);
+		if (!fs)
+			return;
+	}
+	fs->last_seen_ns = now;
+
+	/* Loss: a data segment starting below the highest end seen is a retransmission. */
+	if (payload > 0) {
+		seq = bpf_ntohl(tcph->seq);
+		end = seq + payload;
+		if (egress)
+			st->tx_tcp_data += segs;
+		else
+			st->rx_tcp_data += segs;
+		if (side > 1)
+			return;
+		if (fs->seq_valid[side]) {
+			if ((__s32)(seq - fs->seq_end[side]) < 0) {
+				if (egress)
+					st->tx_tcp_retrans += segs;
+				else
+					st->rx_tcp_retrans += segs;
+			}
+			if ((__s32)(end - fs->seq_end[side]) > 0)
+				fs->seq_end[side] = end;
+		} else {
+			fs->seq_end[side] = end;
+			fs->seq_valid[side] = 1;
+		}
+	}
+
+	if (egress) {
+		if (syn && !ack) {
+			/* A repeated SYN makes the sample ambiguous (Karn): drop it. */
+			if (fs->hs_state == HS_SYN_OUT) {
+				fs->hs_state = HS_NONE;
+			} else {
+				fs->hs_state = HS_SYN_OUT;
+				fs->hs_time_ns = now;
+				fs->hs_link = link_id;
+				fs->hs_side = side;
+			}
+		} else if (syn && ack) {
+			if (fs->hs_state == HS_SYNACK_OUT) {
+				fs->hs_state = HS_NONE;
+			} else {
+				fs->hs_state = HS_SYNACK_OUT;
+				fs->hs_time_ns = now;
+				fs->hs_link = link_id;
+				fs->hs_side = side;
+				fs->hs_ack = bpf_ntohl(tcph->seq) + 1;
+			}
+		} else if (ts == TCPOPT_TS) {
+			/* SYNs are timed by the handshake; timing their TSval too would count twice. */
+			if (!fs->ts_pending || fs->ts_val != tsval) {
+				if (now - fs->ts_last_ns >= ts_min_interval_ns) {
+					fs->ts_val = tsval;
+					fs->ts_time_ns = now;
+					fs->ts_last_ns = now;
+					fs->ts_link = link_id;
+					fs->ts_side = side;
+					fs->ts_pending = 1;
+				} else if (fs->ts_val != tsval) {
+					st->ts_sampled_skip++;
+				}
+			}
+		}
+	} else {
+		if (syn && ack) {
+			if (fs->hs_state == HS_SYN_OUT && fs->hs_side != side) {
+				fs->hs_state = HS_NONE;
+				record_rtt(fs->hs_link, now - fs->hs_time_ns, true,
+					   fs->hs_link != link_id);
+			}
+		} else if (!syn && ack) {
+			if (fs->hs_state == HS_SYNACK_OUT && fs->hs_side != side &&
+			    bpf_ntohl(tcph->ack_seq) == fs->hs_ack) {
+				fs->hs_state = HS_NONE;
+				record_rtt(fs->hs_link, now - fs->hs_time_ns, true,
+					   fs->hs_link != link_id);
+			}
+			if (ts == TCPOPT_TS && fs->ts_pending && fs->ts_side != side &&
+			    tsecr == fs->ts_val) {
+				fs->ts_pending = 0;
+				record_rtt(fs->ts_link, now - fs->ts_time_ns, false,
+					   fs->ts_link != link_id);
+			}
+		}
+	}
+
+	if (rst) {
+		bpf_map_delete_elem(&flows, &key);
+		st->flows_closed++;
+	}
+}
+
+static __always_inline void presage_handle(struct pkt_ctx *p, const bool egress)
+{
+	struct hdr_cursor nh = { .pos = p->data };
+	struct l3_info l3 = {};
+	struct link_stats *st;
+	struct link_cfg *lc;
+	__u32 link_id, avail;
+	int proto, err;
+
+	lc = bpf_map_lookup_elem(&links_cfg, &p->ifindex);
+	if (!lc)
+		return;
+	link_id = lc->link_id;
+	st = bpf_map_lookup_elem(&link_stats, &link_id);
+	if (!st)
+		return;
+
+	proto = parse_eth(&nh, p->data_end);
+	if (proto < 0) {
+		st->bad_l2++;
+		goto count;
+	}
+	avail = p->len - (__u32)(nh.pos - p->data);
+	if (proto == ETH_P_IP_)
+		err = parse_ipv4(&nh, p->data_end, avail, &l3);
+	else if (proto == ETH_P_IPV6_)
+		err = parse_ipv6(&nh, p->data_end, avail, &l3);
+	else {
+		st->non_ip++;
+		goto count;
+	}
+	if (err < 0) {
+		st->bad_l3++;
+		goto count;
+	}
+	if (l3.ext_overflow) {
+		st->ipv6_ext_overflow++;
+		goto count;
+	}
+	if (l3.is_frag) {
+		st->ip_frag++;
+		goto count;
+	}
+	if (l3.proto == IPPROTO_TCP_)
+		handle_tcp(p, egress, (__u32)(nh.pos - p->data), &l3, link_id, st);
+count:
+	if (egress) {
+		/*
+		 * A GSO packet becomes segs packets on the wire, each with its
+		 * own copy of the headers: count what the link carries.
+		 */
+		st->tx_packets += p->segs;
+		st->tx_bytes += p->len + (p->segs - 1) * p->hdr_len;
+	} else {
+		st->rx_packets += p->segs;
+		st->rx_bytes += p->len;
+	}
+}
+
+SEC("xdp")
+int presage_xdp(struct xdp_md *ctx)
+{
+	struct pkt_ctx p = {
+		.data = (void *)(long)ctx->data,
+		.data_end = (void *)(long)ctx->data_end,
+		.ifindex = ctx->ingress_ifindex,
+		.segs = 1,
+		.ctx = ctx,
+	};
+
+	p.len = p.data_end - p.data;
+	presage_handle(&p, false);
+	return XDP_PASS;
+}
+
+/*
+ * Headers needed in the linear part of an skb: Ethernet, two VLAN tags, IPv6
+ * with a few extension headers, TCP with options.
+ */
+#define PULL_LEN 256
+
+SEC("tc")
+int presage_tc(struct __sk_buff *skb)
+{
+	struct pkt_ctx p = {};
+	__u32 segs = skb->gso_segs, len = skb->len;
+	long head = (long)skb->data_end - (long)skb->data;
+
+	/* Headers in paged data are invisible to direct access; pull them in. */
+	if (head < PULL_LEN && head < len)
+		bpf_skb_pull_data(skb, len < PULL_LEN ? len : PULL_LEN);
+	/*
+	 * The pull invalidates packet pointers; read them again. The barrier
+	 * stops clang from merging these loads with the ones above into a
+	 * computed context offset, which the verifier rejects ("dereference
+	 * of modified ctx ptr").
+	 */
+	asm volatile("" ::: "memory");
+	p.data = (void *)(long)skb->data;
+	p.data_end = (void *)(long)skb->data_end;
+	p.ifindex = skb->ifindex;
+	p.len = len;
+	p.segs = segs ? segs : 1;
+	p.ctx = skb;
+	presage_handle(&p, true);
+	return TC_ACT_UNSPEC_;
+}
+
+char LICENSE[] SEC("license") = "GPL";
