@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # user/: shared library code, the IHM agent (ihmd) and the presage CLI.
 
-LIB_OBJS := $(BUILD)/user/lib/log.o $(BUILD)/user/lib/fsutil.o
+LIB_OBJS := $(BUILD)/user/lib/log.o $(BUILD)/user/lib/fsutil.o $(BUILD)/user/lib/json.o
 $(BUILD)/libpresage.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
@@ -13,3 +13,17 @@ $(BUILD)/presage: $(CLI_OBJS) $(BUILD)/libpresage.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libpresage.a $(CLI_LIBS) $(BPF_LIBS) -lm
 
 BINS += $(BUILD)/presage
+
+# The IHM agent.
+IHMD_OBJS := $(BUILD)/user/ihmd.o $(BUILD)/user/config.o $(BUILD)/user/dataplane.o \
+	$(BUILD)/user/health.o
+$(BUILD)/ihmd: $(IHMD_OBJS) $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(IHMD_OBJS) $(BUILD)/libpresage.a $(BPF_LIBS) -lm
+BINS += $(BUILD)/ihmd
+
+# Loss injection for tests and the lab.
+$(BUILD)/presage-dropper: $(BUILD)/user/dropper.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm
+BINS += $(BUILD)/presage-dropper

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "presage.h"
+
+#define MAX_WORDS 8
+
+void config_defaults(struct ihm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->tick_ns = 1000000000ULL;
+	cfg->ts_interval_ns = PRESAGE_TS_MIN_INTERVAL_NS;
+	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", PRESAGE_PIN_DIR);
+	cfg->xdp_mode = XDP_MODE_CFG_NATIVE;
+}
+
+int parse_rate(const char *s, uint64_t *out)
+{
+	char *end;
+	double v, mul = 1;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': mul = 1e3; end++; break;
+	case 'm': case 'M': mul = 1e6; end++; break;
+	case 'g': case 'G': mul = 1e9; end++; break;
+	case 't': case 'T': mul = 1e12; end++; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	/* Accept the unit spelled out: "10Gbit", "10Gbps", "10G". */
+	if (*end && strcmp(end, "bit") && strcmp(end, "bps") && strcmp(end, "b"))
+		return -EINVAL;
+	v *= mul;
+	if (v > 1e15)
+		return -EINVAL;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+int parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v, mul;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0)
+		return -EINVAL;
+	if (!strcmp(end, "s") || !*end)
+		mul = 1e9;
+	else if (!strcmp(end, "ms"))
+		mul = 1e6;
+	else if (!strcmp(end, "us"))
+		mul = 1e3;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		mul = 60e9;
+	else
+		return -EINVAL;
+	if (v * mul > 86400e9)
+		return -EINVAL;
+	*ns = (uint64_t)(v * mul);
+	return 0;
+}
+
+struct parser {
+	const char *path;
+	int line;
+	char *err;
+	size_t errlen;
+};
+
+static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int perr(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(p->err, p->errlen, "%s:%d: ", p->path, p->line);
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < p->errlen)
+		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/*
+ * Split one line into words: whitespace separates, "..." quotes (with \" and
+ * \\), '#' outside quotes ends the line. Words point into @line, which is
+ * modified. Returns the word count or -EINVAL.
+ */
+static int split_words(struct parser *p, char *line, char **w)
+{
+	int n = 0;
+	char *s = line, *o;
+
+	for (;;) {
+		while (*s && isspace((unsigned char)*s))
+			s++;
+		if (!*s || *s == '#')
+			return n;
+		if (n == MAX_WORDS)
+			return perr(p, "too many words on one line (at most %d)", MAX_WORDS);
+		if (*s == '"') {
+			w[n++] = o = ++s;
+			while (*s && *s != '"') {
+				if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+					s++;
+				*o++ = *s++;
+			}
+			if (*s != '"')
+				return perr(p, "unterminated quoted string");
+			s++;
+			*o = '\0';
+			if (*s && !isspace((unsigned char)*s))
+				return perr(p, "text right after a closing quote");
+			if (*s)
+				s++;
+			continue;
+		}
+		w[n++] = s;
+		while (*s && !isspace((unsigned char)*s))
+			s++;
+		if (*s)
+			*s++ = '\0';
+	}
+}
+
+static bool valid_name(const char *s)
+{
+	if (!*s || strlen(s) >= CFG_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+static int need_args(struct parser *p, int n, int want, const char *key, const char *what)
+{
+	if (n - 1 != want)
+		return perr(p, "'%s' takes %s", key, what);
+	return 0;
+}
+
+static int link_key(struct parser *p, struct link_conf *l, char **w, int n)
+{
+	int err;
+
+	if (!strcmp(w[0], "interface")) {
+		if ((err = need_args(p, n, 1, w[0], "one interface name")))
+			return err;
+		if (strlen(w[1]) >= IF_NAMESIZE)
+			return perr(p, "interface name '%s' is longer than %d characters", w[1],
+				    IF_NAMESIZE - 1);
+		snprintf(l->ifname, sizeof(l->ifname), "%s", w[1]);
+	} else if (!strcmp(w[0], "capacity")) {
+		if ((err = need_args(p, n, 1, w[0], "one rate, e.g. 10G")))
+			return err;
+		if (parse_rate(w[1], &l->capacity_bps) || !l->capacity_bps)
+			return perr(p, "capacity '%s' is not a rate in bit/s (e.g. 10G, 400M)",
+				    w[1]);
+	} else if (!strcmp(w[0], "peer")) {
+		if ((err = need_args(p, n, 1, w[0], "one (quoted) description")))
+			return err;
+		snprintf(l->peer, sizeof(l->peer), "%s", w[1]);
+	} else {
+		return perr(p, "unknown key '%s' in interconnect '%s' (expected interface, capacity or peer)",
+			    w[0], l->name);
+	}
+	return 0;
+}
+
+static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
+{
+	int err;
+
+	if (!strcmp(w[0], "tick")) {
+		if ((err = need_args(p, n, 1, w[0], "one duration, e.g. 1s")))
+			return err;
+		if (parse_duration(w[1], &cfg->tick_ns) || cfg->tick_ns < 10000000ULL ||
+		    cfg->tick_ns > 3600000000000ULL)
+			return perr(p, "tick '%s' must be a duration from 10ms to 1h", w[1]);
+	} else if (!strcmp(w[0], "ts-sample-interval")) {
+		if ((err = need_args(p, n, 1, w[0], "one duration, e.g. 10ms")))
+			return err;
+		if (parse_duration(w[1], &cfg->ts_interval_ns) ||
+		    cfg->ts_interval_ns > 10000000000ULL)
+			return perr(p, "ts-sample-interval '%s' must be a duration up to 10s", w[1]);
+	} else if (!strcmp(w[0], "pin-dir")) {
+		if ((err = need_args(p, n, 1, w[0], "one path under bpffs")))
+			return err;
+		if (w[1][0] != '/' || strlen(w[1]) >= sizeof(cfg->pin_dir) - 20)
+			return perr(p, "pin-dir '%s' must be an absolute path (under /sys/fs/bpf)",
+				    w[1]);
+		snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", w[1]);
+	} else if (!strcmp(w[0], "xdp-mode")) {
+		if ((err = need_args(p, n, 1, w[0], "native, skb or auto")))
+			return err;
+		if (!strcmp(w[1], "native"))
+			cfg->xdp_mode = XDP_MODE_CFG_NATIVE;
+		else if (!strcmp(w[1], "skb"))
+			cfg->xdp_mode = XDP_MODE_CFG_SKB;
+		else if (!strcmp(w[1], "auto"))
+			cfg->xdp_mode = XDP_MODE_CFG_AUTO;
+		else
+			return perr(p, "xdp-mode '%s' is not one of native, skb, auto", w[1]);
+	} else {
+		return perr(p, "unknown key '%s' (expected tick, ts-sample-interval, pin-dir, xdp-mode or interconnect)",
+			    w[0]);
+	}
+	return 0;
+}
+
+int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errlen)
+{
+	struct parser p = { .path = path, .err = err, .errlen = errlen };
+	struct link_conf *cur = NULL;
+	char *buf, *line, *next, *w[MAX_WORDS];
+	size_t len;
+	int n, ret = 0;
+
+	config_defaults(cfg);
+	ret = read_file_all(path, 1 << 20, &buf, &len);
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (memchr(buf, '\0', len)) {
+		snprintf(err, errlen, "%s: contains a NUL byte: not a text config file", path);
+		free(buf);
+		return -EINVAL;
+	}
+	for (line = buf; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		p.line++;
+		n = split_words(&p, line, w);
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		if (n == 0)
+			continue;
+		if (!strcmp(w[0], "}")) {
+			if (n != 1) {
+				ret = perr(&p, "text after '}'");
+				break;
+			}
+			if (!cur) {
+				ret = perr(&p, "'}' without an open block");
+				break;
+			}
+			if (!cur->ifname[0]) {
+				ret = perr(&p, "interconnect '%s' (line %d) has no interface", cur->name,
+					   cur->line);
+				break;
+			}
+			cur = NULL;
+			continue;
+		}
+		if (cur) {
+			ret = link_key(&p, cur, w, n);
+			if (ret)
+				break;
+			continue;
+		}
+		if (!strcmp(w[0], "interconnect")) {
+			if (n != 3 || strcmp(w[2], "{")) {
+				ret = perr(&p, "expected 'interconnect NAME {'");
+				break;
+			}
+			if (!valid_name(w[1])) {
+				ret = perr(&p, "interconnect name '%s' must be 1-%d characters of letters, digits, '-', '_', '.'",
+					   w[1], CFG_NAME_MAX - 1);
+				break;
+			}
+			for (int i = 0; i < cfg->nlinks; i++) {
+				if (!strcmp(cfg->links[i].name, w[1])) {
+					ret = perr(&p, "interconnect '%s' is already defined on line %d",
+						   w[1], cfg->links[i].line);
+					goto out;
+				}
+			}
+			if (cfg->nlinks == CFG_MAX_LINKS) {
+				ret = perr(&p, "more than %d interconnects", CFG_MAX_LINKS);
+				break;
+			}
+			cur = &cfg->links[cfg->nlinks++];
+			memset(cur, 0, sizeof(*cur));
+			snprintf(cur->name, sizeof(cur->name), "%s", w[1]);
+			cur->line = p.line;
+			continue;
+		}
+		ret = global_key(&p, cfg, w, n);
+		if (ret)
+			break;
+	}
+	if (!ret && cur) {
+		p.line = cur->line;
+		ret = perr(&p, "interconnect '%s' is not closed with '}'", cur->name);
+	}
+	if (!ret) {
+		for (int i = 0; i < cfg->nlinks && !ret; i++)
+			for (int j = 0; j < i; j++)
+				if (!strcmp(cfg->links[i].ifname, cfg->links[j].ifname)) {
+					p.line = cfg->links[i].line;
+					ret = perr(&p, "interface %s is already used by interconnect '%s'",
+						   cfg->links[i].ifname, cfg->links[j].name);
+					break;
+				}
+	}
+	if (!ret && cfg->nlinks == 0) {
+		snprintf(err, errlen, "%s: no interconnect defined (add an 'interconnect NAME { interface IFNAME }' block)",
+			 path);
+		ret = -EINVAL;
+	}
+out:
+	free(buf);
+	return ret;
+}
