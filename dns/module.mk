@@ -17,11 +17,11 @@ CLI_LIBS += $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a $(DNS_LIBS)
 $(BUILD)/presage: $(BUILD)/libpresage-dns.a
 
 # C tests: wire format and malformed table; client against fake responders.
-DNS_TESTS :=
-$(foreach t,$(DNS_TESTS),$(eval \
-$(BUILD)/tests/$(t): $(BUILD)/tests/$(t).o $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a ; \
-	$$(call msg,LINK,$$@) \
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $(DNS_LIBS) $(BPF_LIBS)))
+DNS_TESTS := t-dns-wire
+$(addprefix $(BUILD)/tests/,$(DNS_TESTS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o \
+		$(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
 TEST_BINS += $(addprefix $(BUILD)/tests/,$(DNS_TESTS))
 
 # The fuzz targets, built with the normal compiler under other entry names,
