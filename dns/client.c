@@ -320,7 +320,7 @@ ignore:
 
 int dns_client__send(struct dns_client *c, const struct dns_msg *req, struct dns_msg **resp)
 {
-	uint8_t mac[DNS_TSIG_MAC_MAX];
+	uint8_t mac[DNS_TSIG_MAC_MAX], hdr[DNS_HDR_LEN];
 	size_t base_len, len, maclen = 0, rlen = 0;
 	uint16_t id;
 	int err, soft = -ETIMEDOUT;
@@ -336,6 +336,7 @@ int dns_client__send(struct dns_client *c, const struct dns_msg *req, struct dns
 		id = (uint16_t)(now_ms() ^ getpid());
 	c->out[0] = (uint8_t)(id >> 8);
 	c->out[1] = (uint8_t)id;
+	memcpy(hdr, c->out, DNS_HDR_LEN);
 
 	for (int attempt = 0; attempt <= c->retries; attempt++) {
 		int64_t deadline = now_ms() + ((int64_t)c->timeout_ms << attempt);
@@ -344,6 +345,8 @@ int dns_client__send(struct dns_client *c, const struct dns_msg *req, struct dns
 		if (attempt)
 			c->st.retries++;
 		len = base_len;
+		/* signing bumped ARCOUNT: start again from the unsigned header */
+		memcpy(c->out, hdr, DNS_HDR_LEN);
 		/* Re-sign every try: the time signed must be fresh. */
 		if (c->has_key) {
 			err = dns_tsig_sign(c->out, &len, sizeof(c->out), &c->key, tsig_now(c),

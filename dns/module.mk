@@ -17,7 +17,7 @@ CLI_LIBS += $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a $(DNS_LIBS)
 $(BUILD)/presage: $(BUILD)/libpresage-dns.a
 
 # C tests: wire format and malformed table; client against fake responders.
-DNS_TESTS := t-dns-wire
+DNS_TESTS := t-dns-wire t-dns-client
 $(addprefix $(BUILD)/tests/,$(DNS_TESTS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o \
 		$(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
@@ -33,7 +33,7 @@ DNS_REPLAY_OBJS := $(BUILD)/tests/t-dns-fuzz-replay.o $(BUILD)/dns/fuzz/fuzz_par
 $(BUILD)/tests/t-dns-fuzz-replay: $(DNS_REPLAY_OBJS) $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
-#TEST_BINS += $(BUILD)/tests/t-dns-fuzz-replay
+TEST_BINS += $(BUILD)/tests/t-dns-fuzz-replay
 
 # libFuzzer: make fuzz-dns builds build-fuzz/dns-fuzz-{parse,tsig};
 # run e.g. build-fuzz/dns-fuzz-parse -max_total_time=60 dns/fuzz/corpus/parse

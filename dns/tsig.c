@@ -134,7 +134,8 @@ static size_t tsig_vars(uint8_t *v, const struct dns_name *key, const struct dns
 	v[o++] = (uint8_t)error;
 	v[o++] = (uint8_t)(other_len >> 8);
 	v[o++] = (uint8_t)other_len;
-	memcpy(v + o, other, other_len);
+	if (other_len) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(v + o, other, other_len);
 	o += other_len;
 	return o;
 }

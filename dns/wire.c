@@ -77,7 +77,9 @@ static int name_parse(const uint8_t *buf, size_t len, size_t limit, size_t *off,
 				end = pos + 2;
 				jumped = true;
 			}
-			if (t >= len)
+			/* No name lives in the 12-byte header; a pointer there would
+			 * also change meaning when ARCOUNT changes (signing). */
+			if (t >= len || t < DNS_HDR_LEN)
 				return -DNS_E_PTR_RANGE;
 			for (size_t i = 0; i < nvisited; i++)
 				if (visited[i] == t)

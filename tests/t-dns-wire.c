@@ -97,6 +97,8 @@ static const struct {
 	  -DNS_E_PTR_FORWARD },
 	{ "pointer past the end", HDR("0001", "0000", "0000", "0000") "c0 ff 0001 0001", PARSE,
 	  -DNS_E_PTR_RANGE },
+	{ "pointer into the header", HDR("0001", "0000", "0000", "0000") "c0 05 0001 0001", PARSE,
+	  -DNS_E_PTR_RANGE },
 	{ "pointer 0x3fff", HDR("0001", "0000", "0000", "0000") "ff ff 0001 0001", PARSE, -DNS_E_PTR_RANGE },
 	{ "pointer cut in half", HDR("0001", "0000", "0000", "0000") "c0", PARSE, -DNS_E_TRUNCATED },
 	{ "A with RDLENGTH 3", HDR("0000", "0001", "0000", "0000") "01 61 00 0001 0001 00000e10 0003 c00002",
