@@ -48,3 +48,9 @@ $(FUZZ_BUILD)/dns-fuzz-%: dns/fuzz/fuzz_%.c $(DNS_FUZZ_DEPS) $(wildcard dns/*.h)
 
 .PHONY: fuzz-dns
 fuzz-dns: $(FUZZ_BUILD)/dns-fuzz-parse $(FUZZ_BUILD)/dns-fuzz-tsig
+
+# Benchmark driver for scripts/bench-dns.sh (make bench).
+$(BUILD)/dns/dns-bench: $(BUILD)/dns/bench_dns.o $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
+BENCH_BINS += $(BUILD)/dns/dns-bench
