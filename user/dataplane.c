@@ -283,7 +283,16 @@ static int attach_xdp(struct ihm_dp *dp, struct dp_link *l)
 		}
 		err = xdp_program__attach(l->xdp_prog, l->ifindex, modes[m], 0);
 		if (!err) {
+			struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(l->ifindex);
+
 			l->mode = modes[m];
+			if (!libxdp_get_error(mp) && mp && xdp_multiprog__is_legacy(mp))
+				pr_warn("%s: libxdp attached presage's XDP program alone (its "
+					"dispatcher is unavailable on this kernel, e.g. lockdown "
+					"forbids freplace programs): another XDP program cannot "
+					"share this interface", l->conf->ifname);
+			if (!libxdp_get_error(mp))
+				xdp_multiprog__close(mp);
 			return 0;
 		}
 		xdp_program__close(l->xdp_prog);

@@ -70,6 +70,9 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	/* One level down: libbpf warnings are our info, its info our debug. */
 	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;
 
+	/* libxdp's run-config section is read by libxdp, not libbpf: not news. */
+	if (strstr(fmt, "skipping unrecognized data section"))
+		lvl = LOG_LVL_DEBUG;
 	log_vmsg(lvl, fmt, ap);
 	return 0;
 }
