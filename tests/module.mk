@@ -12,3 +12,10 @@ $(BUILD)/tests/t-bpf-prog: $(BUILD)/tests/t-bpf-prog.o $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
 TEST_BINS += $(BUILD)/tests/t-bpf-prog
+
+# Data-plane benchmark (make bench).
+$(BUILD)/bench/bench-bpf: $(BUILD)/tests/bench/bench-bpf.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
+BENCH_BINS += $(BUILD)/bench/bench-bpf
