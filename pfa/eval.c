@@ -24,6 +24,7 @@ void pfa_eval_cfg__defaults(struct pfa_eval_cfg *cfg)
 	cfg->fa_target = 0.5;
 	cfg->refractory_s = 300;
 	cfg->skip_s = 3600;
+	cfg->recovery_s = 180;
 }
 
 /* 20 bytes a sample, so a week of tens of links fits in memory. */
@@ -254,8 +255,8 @@ static double quantile(double *v, size_t n, double q)
 	return v[i];
 }
 
-/* 512 quantiles in the top 5 % of scores, 64 below. */
-#define PFA_EVAL_CANDS (512 + 64 + 2)
+/* 64 quantiles in the top 0.5 % of scores, 64 in the top 5 %, 32 below, one above all. */
+#define PFA_EVAL_CANDS (64 + 64 + 32 + 2)
 
 struct scored {
 	float score;
@@ -309,6 +310,21 @@ int pfa_eval__finish(struct pfa_eval *e, struct pfa_eval_result *r)
 		c.first[l] = c.s[c.lstart[l]].ts;
 		c.last[l] = c.s[c.lstart[l + 1] - 1].ts;
 	}
+	/*
+	 * The minutes after a failure ends are recovery: smoothed inputs
+	 * still carry the failure, and every detector would alarm on it.
+	 * They are judged like the failure itself: not at all.
+	 */
+	for (uint32_t l = 0; l < c.n_links; l++) {
+		int64_t last_fail = INT64_MIN / 2;
+
+		for (size_t i = c.lstart[l]; i < c.lstart[l + 1]; i++) {
+			if (c.s[i].fail)
+				last_fail = c.s[i].ts;
+			else if (c.s[i].ts - last_fail <= (int64_t)e->cfg.recovery_s)
+				c.s[i].fail = 2;
+		}
+	}
 	/* Onsets on links that never had a sample cannot be scored. */
 	for (size_t i = 0; i < e->no; i++)
 		if (e->o[i].link >= c.n_links)
@@ -341,7 +357,7 @@ int pfa_eval__finish(struct pfa_eval *e, struct pfa_eval_result *r)
 	for (unsigned d = 0; d < PFA_NDET; d++) {
 		struct pfa_eval_det *rd = &r->det[d];
 		double bsum = 0, ap = 0, tp = 0, fp = 0;
-		size_t n = 0, lo, hi, ncand = 0;
+		size_t n = 0, ncand = 0;
 
 		sweep(&c, d, e->cfg.thr[d], &w);
 		rd->alarms = w.alarms;
@@ -393,19 +409,24 @@ int pfa_eval__finish(struct pfa_eval *e, struct pfa_eval_result *r)
 		rd->pr_auc = r->positives ? ap : NAN;
 
 		/*
-		 * Recall at the common false-alarm rate: the lowest threshold
-		 * (among score quantiles, dense in the top 5 %) that stays at
-		 * or under the target. False alarms fall as the threshold
-		 * rises, so a binary search finds it.
+		 * Recall at the common false-alarm rate: among thresholds at
+		 * score quantiles (dense in the top 5 % and
+		 * denser in the top 0.5 %), the one with the
+		 * best recall that makes at most the target of false alarms.
+		 * A full scan, not a search: false alarms are not monotonic
+		 * in the threshold (a lower one merges alarms), and each
+		 * detector deserves its best operating point.
 		 */
 		free(cand);
 		cand = malloc(PFA_EVAL_CANDS * sizeof(double));
 		if (!cand)
 			goto out;
-		for (unsigned k = 0; k < PFA_EVAL_CANDS - 2 && n; k++) {
-			double frac = k < 512 ? 0.05 * k / 511.0 : 0.05 + 0.95 * (k - 511) / 64.0;
+		for (unsigned k = 0; k < PFA_EVAL_CANDS - 1 && n; k++) {
+			double frac = k < 64 ? 0.005 * k / 63.0 :
+				      k < 128 ? 0.005 + 0.045 * (k - 63) / 64.0 :
+				      0.05 + 0.95 * (k - 127) / 32.0;
 
-			cand[ncand++] = sc[(size_t)(frac * (double)(n - 1))].score;
+			cand[ncand++] = sc[(size_t)(fmin(frac, 1.0) * (double)(n - 1))].score;
 		}
 		qsort(cand, ncand, sizeof(*cand), cmp_double);
 		{
@@ -416,35 +437,32 @@ int pfa_eval__finish(struct pfa_eval *e, struct pfa_eval_result *r)
 					cand[u++] = cand[k];
 			ncand = u;
 		}
-		/* Above the top score nothing alarms: the search always ends. */
-		if (ncand)
-			{
+		/* Above the top score nothing alarms: some threshold always fits. */
+		if (ncand) {
 			double top = nextafter(cand[ncand - 1], INFINITY);
 
 			cand[ncand++] = top;
 		}
-		if (getenv("PFA_EVAL_DEBUG"))
-			for (size_t k = 0; k < ncand; k += ncand / 40 + 1) {
-				sweep(&c, d, cand[k], &w);
-				fprintf(stderr, "%s thr %.4g fa %.3f recall %.3f\n", pfa_det__name(d),
-					cand[k], (double)w.fp / r->link_days,
-					(double)w.predicted / (double)r->events);
-			}
-		lo = 0;
-		hi = ncand ? ncand - 1 : 0;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
+		rd->thr_at_fa = NAN;
+		rd->recall_at_fa = rd->fa_at_fa = NAN;
+		for (size_t k = 0; k < ncand && r->link_days > 0; k++) {
+			double fa, rec;
 
-			sweep(&c, d, cand[mid], &w);
-			if (r->link_days > 0 && (double)w.fp / r->link_days <= e->cfg.fa_target)
-				hi = mid;
-			else
-				lo = mid + 1;
+			sweep(&c, d, cand[k], &w);
+			fa = (double)w.fp / r->link_days;
+			rec = r->events ? (double)w.predicted / (double)r->events : 0;
+			if (getenv("PFA_EVAL_DEBUG"))
+				fprintf(stderr, "%s thr %.4g fa %.3f recall %.3f\n", pfa_det__name(d),
+					cand[k], fa, rec);
+			if (fa > e->cfg.fa_target)
+				continue;
+			if (isnan(rd->recall_at_fa) || rec > rd->recall_at_fa ||
+			    (rec == rd->recall_at_fa && fa < rd->fa_at_fa)) {
+				rd->thr_at_fa = cand[k];
+				rd->recall_at_fa = rec;
+				rd->fa_at_fa = fa;
+			}
 		}
-		rd->thr_at_fa = ncand ? cand[lo] : NAN;
-		sweep(&c, d, rd->thr_at_fa, &w);
-		rd->recall_at_fa = r->events ? (double)w.predicted / (double)r->events : NAN;
-		rd->fa_at_fa = r->link_days > 0 ? (double)w.fp / r->link_days : NAN;
 	}
 	err = 0;
 out:

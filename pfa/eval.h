@@ -14,7 +14,8 @@
  * predicted if the detector was alarming at some point in the H before
  * it), precision of alarms (an alarm is a rising edge, at most one per
  * link per 5 minutes, true if a failure follows within H), false alarms per
- * link-day, lead time (median, 10th percentile), Brier score, PR-AUC
+ * link-day (the failure itself and the recovery_s after it are not judged),
+ * lead time (median, 10th percentile), Brier score, PR-AUC
  * (average precision over samples), and recall at a common false-alarm
  * rate (each detector's threshold moved until it makes no more false
  * alarms than the target).
@@ -50,6 +51,7 @@ struct pfa_eval_cfg {
 	double fa_target; /* false alarms per link-day for the matched comparison */
 	uint32_t refractory_s;
 	uint32_t skip_s; /* ignore each link's first seconds (baselines settle) */
+	uint32_t recovery_s; /* after a failure ends, not judged either */
 };
 
 void pfa_eval_cfg__defaults(struct pfa_eval_cfg *cfg);

@@ -114,31 +114,32 @@ int pfa_config__check(const struct pfa_config *cfg, const char **why)
 }
 
 /*
- * Prior weights: what an operator would write down before seeing data,
- * refined on the tuning seeds of the synthetic generator (docs/pfa.md).
- * The bias puts a quiet link at about 0.3 % per 15 minutes; longer
- * horizons see more failures, so their bias is higher by log(H/900).
+ * Prior weights for H = 15 min: learnt by replaying the synthetic tuning
+ * seeds 1-4 (8 links, 3 days each, three passes, starting from hand-set
+ * weights; docs/pfa.md has the commands). Held-out seeds never shaped
+ * them. Longer horizons see more failures in their window, so their bias
+ * is higher by log(H/900); online learning refines each horizon.
  */
 void pfa_weights__default(uint32_t horizon_s, double *w)
 {
 	static const double base[PFA_NFEAT] = {
-		[PFA_F_BIAS] = -5.8,
-		[PFA_F_RTT_LEVEL] = 0.25,
-		[PFA_F_RTT_TREND_1M] = 0.15,
-		[PFA_F_RTT_TREND_5M] = 0.30,
-		[PFA_F_RTT_VOLATILITY] = 0.20,
-		[PFA_F_LOSS] = 0.35,
-		[PFA_F_LOSS_TREND] = 0.50,
-		[PFA_F_PROBE_LOSS] = 0.80,
-		[PFA_F_UTIL] = 0.40,
-		[PFA_F_UTIL_TREND] = 0.30,
-		[PFA_F_CHURN] = 0.20,
-		[PFA_F_WITHDRAW_BURST] = 0.50,
-		[PFA_F_ROUTE_LOSS] = 0.50,
-		[PFA_F_RECENT_FAIL] = 0.50,
-		[PFA_F_FLAP] = 0.80,
-		[PFA_F_MISSING] = 0.30,
-		[PFA_F_MAINT] = 6.0,
+		[PFA_F_BIAS] = -6.07,
+		[PFA_F_RTT_LEVEL] = 0.69,
+		[PFA_F_RTT_TREND_1M] = -0.52,
+		[PFA_F_RTT_TREND_5M] = 0.33,
+		[PFA_F_RTT_VOLATILITY] = -0.04,
+		[PFA_F_LOSS] = 1.26,
+		[PFA_F_LOSS_TREND] = 1.66,
+		[PFA_F_PROBE_LOSS] = 3.81,
+		[PFA_F_UTIL] = -1.57,
+		[PFA_F_UTIL_TREND] = -0.80,
+		[PFA_F_CHURN] = 0.42,
+		[PFA_F_WITHDRAW_BURST] = 0.38,
+		[PFA_F_ROUTE_LOSS] = 4.39,
+		[PFA_F_RECENT_FAIL] = -0.04,
+		[PFA_F_FLAP] = 1.49,
+		[PFA_F_MISSING] = -0.51,
+		[PFA_F_MAINT] = 7.04,
 	};
 
 	memcpy(w, base, sizeof(base));
@@ -231,6 +232,7 @@ struct pfa_model *pfa_model__new(const struct pfa_config *cfg)
 		hz->pend_cap = pend_cap(cfg, hz->horizon_s);
 		pfa_weights__default(hz->horizon_s, hz->w);
 		memcpy(hz->prior, hz->w, sizeof(hz->w));
+		hz->cal_a = 1;
 	}
 	return m;
 }
@@ -358,13 +360,14 @@ int pfa_model__label_failure(struct pfa_model *m, const char *link, int64_t onse
 	return 0;
 }
 
-static double logit_of(const double *w, const float *x)
+/* w . x, with x[0] = 1 for the bias. */
+static double raw_logit(const double *w, const float *x)
 {
 	double z = w[0];
 
 	for (unsigned i = 1; i < PFA_NFEAT; i++)
 		z += w[i] * x[i];
-	return clampd(z, -30, 30);
+	return z;
 }
 
 static inline double sigmoid(double z)
@@ -379,12 +382,19 @@ static inline double sigmoid(double z)
  * steps matter here because failures are rare: features that are nonzero
  * only before failures keep large steps, while the bias, updated on every
  * quiet example, slows down instead of drifting.
+ *
+ * The score is p = sigmoid(a * (w . x) + b): the weights w rank risk, and
+ * the two numbers a and b (Platt scaling) map that ranking to a
+ * probability. a and b see every example and learn fast, so a model whose
+ * weights are off as a whole (too confident, too timid, even pointing the
+ * wrong way) recalibrates within days, while w moves slowly and keeps what
+ * the rare failures taught it.
  */
 static void learn_one(struct pfa_model *m, struct pfa_horizon *hz, const struct pfa_pending *e,
 		      int y)
 {
 	struct pfa_calib_acc *c = &hz->cal;
-	double d = e->p - y, p, g;
+	double d = e->p - y, p, g, z, gz;
 	unsigned b = (unsigned)(e->p * PFA_CALIB_BINS);
 
 	if (b >= PFA_CALIB_BINS)
@@ -399,13 +409,25 @@ static void learn_one(struct pfa_model *m, struct pfa_horizon *hz, const struct 
 
 	if (!m->cfg.learn)
 		return;
-	p = sigmoid(logit_of(hz->w, e->x));
+	z = raw_logit(hz->w, e->x);
+	p = sigmoid(clampd(hz->cal_a * z + hz->cal_b, -30, 30));
+	gz = p - y;
+
+	g = gz * z + m->cfg.l2 * (hz->cal_a - 1);
+	hz->cal_g2[0] += g * g;
+	hz->cal_a = clampd(hz->cal_a - m->cfg.lr * g / sqrt(hz->cal_g2[0] + 1e-2), -PFA_A_MAX,
+			   PFA_A_MAX);
+	g = gz + m->cfg.l2 * hz->cal_b;
+	hz->cal_g2[1] += g * g;
+	hz->cal_b = clampd(hz->cal_b - m->cfg.lr * g / sqrt(hz->cal_g2[1] + 1e-2), -PFA_W_MAX,
+			   PFA_W_MAX);
+
 	for (unsigned i = 0; i < PFA_NFEAT; i++) {
 		double xi = i == 0 ? 1.0 : e->x[i];
 
 		if (xi == 0.0 && hz->w[i] == hz->prior[i])
 			continue;
-		g = (p - y) * xi + m->cfg.l2 * (hz->w[i] - hz->prior[i]);
+		g = gz * hz->cal_a * xi + m->cfg.l2 * (hz->w[i] - hz->prior[i]);
 		hz->g2[i] += g * g;
 		hz->w[i] -= m->cfg.lr * g / sqrt(hz->g2[i] + 1e-2);
 		hz->w[i] = clampd(hz->w[i], -PFA_W_MAX, PFA_W_MAX);
@@ -514,8 +536,11 @@ static bool failure_step(struct pfa_model *m, struct pfa_link *l, const struct p
 	} else {
 		if (!l->clear_since)
 			l->clear_since = ts;
-		if (ts - l->clear_since + 1 >= (int64_t)fd->clear_s)
+		if (ts - l->clear_since + 1 >= (int64_t)fd->clear_s) {
 			l->in_failure = false;
+			l->fail_end_ts = ts;
+			l->restart = true;
+		}
 	}
 	return false;
 }
@@ -575,6 +600,26 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
 		if (l->last_up >= 0 && s->link_up != l->last_up)
 			l->flap += 1.0;
 		l->last_up = s->link_up;
+	}
+
+	/*
+	 * After a failure the short averages restart from what the link does
+	 * now: carried over, the outage's probe loss and missing RTTs would
+	 * read as a new precursor for minutes.
+	 */
+	if (l->restart && !l->in_failure) {
+		l->restart = false;
+		l->probe30 = have(s->probe_loss) ? clampd(s->probe_loss, 0, 1) : 0;
+		l->missing60 = 0;
+		l->wd30 = l->wd_base;
+		l->churn60 = l->churn_base;
+		if (l->rtt_init && have(rtt)) {
+			l->f10 = l->f60 = l->f300 = log(rtt);
+			l->dev = PFA_MEAN_ABS_Z;
+		}
+		l->loss_init = l->util_init = false;
+		if (have(s->routes))
+			l->routes10 = s->routes;
 	}
 
 	/* RTT, in log ms so that a doubling is the same step on every link. */
@@ -671,10 +716,8 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
 			l->routes_base = ew(l->routes_base, s->routes, a[TAU_SLOW]);
 	}
 	l->missing60 = ew(l->missing60, miss ? 1.0 : 0.0, a[TAU_60]);
-	if (have(s->maint_in_s))
-		l->maint_in = s->maint_in_s;
-	else if (have(l->maint_in) && l->maint_in > 0)
-		l->maint_in -= (double)dt;
+	/* Missing means none planned: a stale plan must not linger. */
+	l->maint_in = s->maint_in_s;
 
 	/* Features: each roughly 0 on a quiet link and a few units when alarming. */
 	x[PFA_F_BIAS] = 1;
@@ -706,7 +749,11 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
 	out->n_pred = m->cfg.n_horizons;
 
 	resolve_due(m, l, s->ts);
-	bool train = out->warm && !l->in_failure && s->ts >= l->next_train_ts;
+	out->recovering = !l->in_failure && l->fail_end_ts &&
+			  s->ts - l->fail_end_ts < PFA_RECOVERY_S;
+	/* Nothing to learn while failed or just back: the label is the outage itself. */
+	bool train = out->warm && !l->in_failure && !out->recovering &&
+		     s->ts >= l->next_train_ts;
 
 	if (train)
 		l->next_train_ts = s->ts + m->cfg.train_every_s;
@@ -720,13 +767,13 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
 		xh[PFA_F_MAINT] = have(l->maint_in) && l->maint_in >= 0 &&
 				  l->maint_in <= hz->horizon_s;
 		pr->horizon_s = hz->horizon_s;
-		pr->logit = logit_of(hz->w, xh);
+		pr->logit = clampd(hz->cal_a * raw_logit(hz->w, xh) + hz->cal_b, -30, 30);
 		pr->p = sigmoid(pr->logit);
 		/* Top contributions by magnitude; ties go to the lower index. */
 		for (k = 0; k < PFA_TOP_K; k++)
 			pr->top[k] = (struct pfa_contrib){ 0 };
 		for (unsigned i = 1; i < PFA_NFEAT; i++) {
-			float c = (float)(hz->w[i] * xh[i]);
+			float c = (float)(hz->cal_a * hz->w[i] * xh[i]);
 
 			if (c == 0)
 				continue;
@@ -766,6 +813,9 @@ int pfa_model__set_weights(struct pfa_model *m, unsigned h, const double *w)
 	memcpy(m->hz[h].w, w, sizeof(m->hz[h].w));
 	memcpy(m->hz[h].prior, w, sizeof(m->hz[h].prior));
 	memset(m->hz[h].g2, 0, sizeof(m->hz[h].g2));
+	m->hz[h].cal_a = 1;
+	m->hz[h].cal_b = 0;
+	memset(m->hz[h].cal_g2, 0, sizeof(m->hz[h].cal_g2));
 	return 0;
 }
 

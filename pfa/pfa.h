@@ -150,6 +150,7 @@ struct pfa_output {
 	uint32_t link_id; /* stable index of the link in this model */
 	bool warm; /* the link's baseline has settled */
 	bool in_failure; /* the link is failed now: p is still given, not meaningful */
+	bool recovering; /* failure ended less than 3 minutes ago */
 	/* A failure was recognised at this sample; it began at onset_ts. */
 	bool onset;
 	int64_t onset_ts;

@@ -11,6 +11,10 @@
 #define PFA_ONSETS 32
 /* Weights beyond this are a bug or a corrupt file, not a model. */
 #define PFA_W_MAX 50.0
+/* Platt slope: beyond this the score is a step function. */
+#define PFA_A_MAX 10.0
+/* After a failure ends, its echo in the averages is not a precursor. */
+#define PFA_RECOVERY_S 180
 
 /* A prediction waiting for its horizon to pass. */
 struct pfa_pending {
@@ -39,7 +43,8 @@ struct pfa_link {
 
 	/* failure definition state */
 	bool in_failure;
-	int64_t clear_since, probe_bad_since, rtt_bad_since;
+	int64_t clear_since, probe_bad_since, rtt_bad_since, fail_end_ts;
+	bool restart; /* short averages restart at the next sample */
 	int64_t onsets[PFA_ONSETS];
 	unsigned n_onsets;
 
@@ -60,6 +65,8 @@ struct pfa_horizon {
 	double w[PFA_NFEAT];
 	double prior[PFA_NFEAT];
 	double g2[PFA_NFEAT]; /* AdaGrad accumulators */
+	double cal_a, cal_b; /* Platt scaling of w . x */
+	double cal_g2[2];
 	uint64_t n_updates;
 	struct pfa_calib_acc cal;
 };

@@ -7,7 +7,8 @@
  *
  *   "PFAMODEL" u32 version u32 n_feat u32 n_horizons
  *   per horizon: u32 horizon_s, f64 w[n_feat], f64 prior[n_feat],
- *                f64 g2[n_feat], u64 n_updates, calibration
+ *                f64 g2[n_feat], f64 a, f64 b, f64 g2_a, f64 g2_b,
+ *                u64 n_updates, calibration
  *   u32 crc32 (of all bytes before it)
  */
 #include <errno.h>
@@ -92,7 +93,7 @@ static double get_f64(struct rbuf *b)
 
 #define HDR_BYTES (8 + 4 * 3)
 #define CAL_BYTES (8 * 4 + PFA_CALIB_BINS * 8 * 3)
-#define HZ_BYTES (4 + PFA_NFEAT * 8 * 3 + 8 + CAL_BYTES)
+#define HZ_BYTES (4 + PFA_NFEAT * 8 * 3 + 4 * 8 + 8 + CAL_BYTES)
 
 static size_t state_bytes(unsigned n_horizons)
 {
@@ -122,6 +123,10 @@ int pfa_model__serialize(const struct pfa_model *m, void **out, size_t *outlen)
 			put_f64(&b, hz->prior[i]);
 		for (unsigned i = 0; i < PFA_NFEAT; i++)
 			put_f64(&b, hz->g2[i]);
+		put_f64(&b, hz->cal_a);
+		put_f64(&b, hz->cal_b);
+		put_f64(&b, hz->cal_g2[0]);
+		put_f64(&b, hz->cal_g2[1]);
 		put_u64(&b, hz->n_updates);
 		put_u64(&b, c->n);
 		put_u64(&b, c->pos);
@@ -189,6 +194,14 @@ int pfa_model__deserialize(struct pfa_model *m, const void *buf, size_t len)
 			if (!weight_ok(hz[h].w[i]) || !weight_ok(hz[h].prior[i]) ||
 			    !(hz[h].g2[i] >= 0) || !isfinite(hz[h].g2[i]))
 				return -PFA_EVALUE;
+		hz[h].cal_a = get_f64(&b);
+		hz[h].cal_b = get_f64(&b);
+		hz[h].cal_g2[0] = get_f64(&b);
+		hz[h].cal_g2[1] = get_f64(&b);
+		if (!isfinite(hz[h].cal_a) || fabs(hz[h].cal_a) > PFA_A_MAX ||
+		    !weight_ok(hz[h].cal_b) || !(hz[h].cal_g2[0] >= 0) || !(hz[h].cal_g2[1] >= 0) ||
+		    !isfinite(hz[h].cal_g2[0]) || !isfinite(hz[h].cal_g2[1]))
+			return -PFA_EVALUE;
 		hz[h].n_updates = get_u64(&b);
 		c->n = get_u64(&b);
 		c->pos = get_u64(&b);
