@@ -39,17 +39,20 @@ $(BUILD)/tests/t-mirror-fuzz-replay: $(BUILD)/mirror/fuzz/replay.o \
 		$(BUILD)/libmirror.a $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(MIRROR_LIBS)
-#TEST_BINS += $(BUILD)/tests/t-mirror-fuzz-replay
+TEST_BINS += $(BUILD)/tests/t-mirror-fuzz-replay
 
 FUZZ_BUILD := build-fuzz
-FUZZ_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -Iuser/lib -I. -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -DMIRROR_LIBFUZZER -Iuser/lib -I. \
+	-fsanitize=fuzzer,address,undefined
 MIRROR_FUZZ_SRCS := $(MIRROR_LIB_SRCS) user/lib/log.c user/lib/fsutil.c
 
 .PHONY: fuzz-mirror
 fuzz-mirror: $(foreach f,$(MIRROR_FUZZ),$(FUZZ_BUILD)/fuzz-mirror-$(f))
 	@echo "run e.g.: $(FUZZ_BUILD)/fuzz-mirror-proto -max_total_time=60 mirror/fuzz/corpus-proto"
 
+# Replay main: every file of both seed corpora, for `make test`.
+
 $(FUZZ_BUILD)/fuzz-mirror-%: mirror/fuzz/fuzz-%.c $(MIRROR_FUZZ_SRCS) mirror/mirror.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DMIRROR_FUZZ_NO_MAIN -o $@ $< $(MIRROR_FUZZ_SRCS) $(MIRROR_LIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(MIRROR_FUZZ_SRCS) $(MIRROR_LIBS)
