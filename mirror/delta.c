@@ -92,10 +92,20 @@ int mirror_sig_stream(int fd, mirror_sink_fn sink, void *arg)
 	size = lseek(fd, 0, SEEK_END);
 	if (size < 0)
 		return -errno;
-	/* Minimum strong sum: a collision only costs a whole-file retry,
-	 * since every result is checked against the manifest's SHA-256. */
 	if (rs_sig_args(size, &magic, &block_len, &strong_len) != RS_DONE)
 		return -EINVAL;
+	/*
+	 * Blocks of about sqrt(size) in whole KiB, as rsync sizes them:
+	 * librsync's default (256 bytes for small files) makes the signature
+	 * up to 4 % of the file, more than the change it saves. A 4-byte strong
+	 * sum suffices because every result is checked against the manifest's
+	 * SHA-256 and a mismatch is fetched whole: a collision costs bandwidth,
+	 * never correctness. With both, wire bytes land near rsync's.
+	 */
+	block_len = 1024;
+	while ((off_t)block_len * (off_t)block_len < size && block_len < 128 * 1024)
+		block_len += 1024;
+	strong_len = 4;
 	job = rs_sig_begin(block_len, strong_len, magic);
 	if (!job)
 		return -ENOMEM;
