@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * presage mirror: the operator's view of mirroring.
+ *
+ *   presage mirror sign      controller side: write a signed transfer order
+ *   presage mirror pull      execute an order as its destination, with progress
+ *   presage mirror manifest  refresh and show a store's manifest
+ *   presage mirror top       hot content from an access log (optionally followed)
+ *   presage mirror plan      choose destination and items for an at-risk POP
+ *   presage mirror primary   mark a host (not) primary on this POP
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "log.h"
+#include "mirror/agent.h"
+#include "mirror/opts.h"
+
+static bool json;
+
+static bool want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* ---- sign ---------------------------------------------------------------- */
+
+static int cmd_sign(int argc, char **argv)
+{
+	struct mirror_order o = { 0 };
+	const char *key = NULL, *out = NULL;
+	long ttl = 600;
+	char *text;
+	size_t len;
+	int err;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: presage mirror sign --key CONTROLLER.key --source POP --source-addr HOST:PORT\n"
+		       "         --dest POP (--host NAME | --item HOST/PATH)... [--ttl SECONDS] [--bwlimit BYTES/S]\n"
+		       "         [--id ID] [-o FILE]\n"
+		       "Writes an order signed with the controller's Ed25519 key.\n");
+		return 0;
+	}
+	o.hosts = calloc((size_t)argc, sizeof(char *));
+	o.items = calloc((size_t)argc, sizeof(char *));
+	if (!o.hosts || !o.items)
+		return 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!v) {
+			fprintf(stderr, "mirror sign: %s needs a value\n", a);
+			return 2;
+		}
+		i++;
+		if (!strcmp(a, "--key"))
+			key = v;
+		else if (!strcmp(a, "-o"))
+			out = v;
+		else if (!strcmp(a, "--source"))
+			snprintf(o.source, sizeof(o.source), "%s", v);
+		else if (!strcmp(a, "--source-addr"))
+			snprintf(o.source_addr, sizeof(o.source_addr), "%s", v);
+		else if (!strcmp(a, "--dest"))
+			snprintf(o.destination, sizeof(o.destination), "%s", v);
+		else if (!strcmp(a, "--id"))
+			snprintf(o.id, sizeof(o.id), "%s", v);
+		else if (!strcmp(a, "--ttl"))
+			ttl = atol(v);
+		else if (!strcmp(a, "--bwlimit"))
+			o.bwlimit = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--host"))
+			o.hosts[o.nhosts++] = (char *)v;
+		else if (!strcmp(a, "--item"))
+			o.items[o.nitems++] = (char *)v;
+		else {
+			fprintf(stderr, "mirror sign: unknown option %s\n", a);
+			return 2;
+		}
+	}
+	if (!key || !o.source[0] || !o.source_addr[0] || !o.destination[0] ||
+	    (!o.nhosts && !o.nitems)) {
+		fprintf(stderr, "mirror sign: need --key, --source, --source-addr, --dest and a --host or --item\n");
+		return 2;
+	}
+	o.expires = (int64_t)time(NULL) + ttl;
+	err = mirror_order__sign(&o, key, &text, &len);
+	free(o.hosts);
+	free(o.items);
+	if (err) {
+		fprintf(stderr, "mirror sign: %s\n", mirror_strerror(err));
+		return 1;
+	}
+	if (out)
+		err = write_file_atomic(out, text, len, 0644);
+	else
+		err = fwrite(text, 1, len, stdout) == len ? 0 : -EIO;
+	free(text);
+	if (err) {
+		fprintf(stderr, "mirror sign: cannot write %s: %s\n", out ? out : "stdout",
+			strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- pull ----------------------------------------------------------------- */
+
+static void pull_progress(void *arg, const struct mirror_progress *p)
+{
+	bool tty = isatty(STDOUT_FILENO);
+
+	mirror_progress_print(stdout, p, json, tty);
+	if (tty && p->finished)
+		putchar('\n');
+}
+
+static int cmd_pull(int argc, char **argv)
+{
+	struct mirror_agent_cfg cfg = { 0 };
+	struct mirror_progress res;
+	const char *order_file = NULL;
+	char *order;
+	size_t len;
+	int err;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: presage mirror pull --order FILE [--parallel N] [--bwlimit BYTES/S] [AGENT OPTIONS]\n"
+		       "Executes a signed order as its destination and shows progress as it goes.\n\n%s",
+		       mirror_cfg_usage);
+		return 0;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int r = mirror_cfg_opt(&cfg, argv[i], v);
+
+		if (r == 1) {
+			i++;
+		} else if (r < 0) {
+			fprintf(stderr, "mirror pull: bad value for %s\n", argv[i]);
+			return 2;
+		} else if (!strcmp(argv[i], "--order") && v) {
+			order_file = v;
+			i++;
+		} else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json = true;
+		} else {
+			fprintf(stderr, "mirror pull: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (mirror_cfg_check(&cfg, false))
+		return 2;
+	if (!order_file) {
+		fprintf(stderr, "mirror pull: need --order FILE\n");
+		return 2;
+	}
+	err = read_file_all(order_file, 64 << 20, &order, &len);
+	if (err) {
+		fprintf(stderr, "mirror pull: cannot read %s: %s\n", order_file, strerror(-err));
+		return 1;
+	}
+	err = mirror_pull(&cfg, order, len, pull_progress, NULL, &res);
+	free(order);
+	if (err) {
+		fprintf(stderr, "mirror pull: %s\n", mirror_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- manifest / primary ----------------------------------------------------- */
+
+static int cmd_manifest(int argc, char **argv)
+{
+	struct mirror_store *s;
+	struct mirror_manifest m;
+	const char *root = argc > 2 && !strcmp(argv[1], "--root") ? argv[2] : NULL;
+	int err;
+
+	if (want_help(argc, argv) || !root) {
+		printf("Usage: presage mirror manifest --root DIR [-j]\n"
+		       "Rescans the store (rehashing changed files) and prints its manifest.\n");
+		return root ? 0 : 2;
+	}
+	if (argc > 3 && (!strcmp(argv[3], "-j") || !strcmp(argv[3], "--json")))
+		json = true;
+	s = mirror_store__open(root, false, &err);
+	if (!s) {
+		fprintf(stderr, "mirror manifest: %s: %s\n", root, mirror_strerror(err));
+		return 1;
+	}
+	err = mirror_store__refresh(s, NULL);
+	if (!err)
+		err = mirror_store__snapshot(s, &m);
+	if (err) {
+		fprintf(stderr, "mirror manifest: %s: %s\n", root, mirror_strerror(err));
+		mirror_store__close(s);
+		return 1;
+	}
+	if (json)
+		printf("[");
+	for (size_t i = 0; i < m.n; i++) {
+		char hex[65];
+
+		mirror_hex(m.v[i].sha, 32, hex);
+		if (json) {
+			printf("%s{\"path\":", i ? "," : "");
+			json_str(stdout, m.v[i].path);
+			printf(",\"size\":%llu,\"version\":%u,\"sha256\":\"%s\"}",
+			       (unsigned long long)m.v[i].size, m.v[i].version, hex);
+		} else {
+			printf("%s %12llu v%-4u %s\n", hex, (unsigned long long)m.v[i].size,
+			       m.v[i].version, m.v[i].path);
+		}
+	}
+	if (json)
+		printf("]\n");
+	mirror_manifest__clear(&m);
+	mirror_store__close(s);
+	return 0;
+}
+
+static int cmd_primary(int argc, char **argv)
+{
+	const char *root = NULL, *host = NULL, *set = NULL;
+	struct mirror_store *s;
+	enum mirror_primary st;
+	int err;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--root"))
+			root = argv[i + 1];
+		else if (!strcmp(argv[i], "--host"))
+			host = argv[i + 1];
+		else if (!strcmp(argv[i], "--set"))
+			set = argv[i + 1];
+	}
+	if (want_help(argc, argv) || !root || !host ||
+	    (set && strcmp(set, "on") && strcmp(set, "off"))) {
+		printf("Usage: presage mirror primary --root DIR --host NAME [--set on|off]\n"
+		       "'off' makes the content server stop serving NAME here at once; 'on' takes\n"
+		       "effect only after the next complete sync of NAME (resync pending).\n");
+		return want_help(argc, argv) ? 0 : 2;
+	}
+	s = mirror_store__open(root, false, &err);
+	if (!s) {
+		fprintf(stderr, "mirror primary: %s: %s\n", root, mirror_strerror(err));
+		return 1;
+	}
+	err = set ? mirror_store__set_primary(s, host, !strcmp(set, "on")) : 0;
+	if (!err)
+		err = mirror_store__primary(s, host, &st);
+	mirror_store__close(s);
+	if (err) {
+		fprintf(stderr, "mirror primary: %s: %s\n", host, mirror_strerror(err));
+		return 1;
+	}
+	{
+		static const char *const name[] = { "primary", "not-primary", "resync-pending" };
+
+		if (json || cli_json)
+			printf("{\"host\":\"%s\",\"state\":\"%s\"}\n", host, name[st]);
+		else
+			printf("%s: %s\n", host, name[st]);
+	}
+	return 0;
+}
+
+/* ---- top --------------------------------------------------------------------- */
+
+struct top_ctx {
+	struct mirror_logfmt *fmt;
+	struct mirror_topk *tk;
+	double last_t;
+	unsigned long lines, used;
+};
+
+static void top_line(void *arg, const char *line, size_t len)
+{
+	struct top_ctx *c = arg;
+	char key[MIRROR_PATH_MAX + 1];
+	double t;
+
+	c->lines++;
+	if (mirror_logfmt__parse(c->fmt, line, len, key, sizeof(key), &t))
+		return;
+	if (t <= 0)
+		t = (double)time(NULL);
+	if (t > c->last_t)
+		c->last_t = t;
+	mirror_topk__add(c->tk, key, c->last_t);
+	c->used++;
+}
+
+static void top_print(struct top_ctx *c, size_t n)
+{
+	struct mirror_hot *h = calloc(n, sizeof(*h));
+	size_t got;
+
+	if (!h)
+		return;
+	got = mirror_topk__top(c->tk, c->last_t, h, n);
+	if (json) {
+		printf("{\"lines\":%lu,\"counted\":%lu,\"top\":[", c->lines, c->used);
+		for (size_t i = 0; i < got; i++) {
+			printf("%s{\"key\":", i ? "," : "");
+			json_str(stdout, h[i].key);
+			printf(",\"count\":%.2f,\"rate\":%.4f,\"error\":%.2f}", h[i].count, h[i].rate,
+			       h[i].err);
+		}
+		printf("]}\n");
+	} else {
+		printf("%4s %12s %10s  %s\n", "rank", "count", "req/s", "host/path");
+		for (size_t i = 0; i < got; i++)
+			printf("%4zu %12.1f %10.3f  %s\n", i + 1, h[i].count, h[i].rate, h[i].key);
+		printf("(%lu lines, %lu counted)\n", c->lines, c->used);
+	}
+	fflush(stdout);
+	free(h);
+}
+
+static volatile sig_atomic_t top_stop;
+
+static void on_int(int sig)
+{
+	top_stop = 1;
+}
+
+static int cmd_top(int argc, char **argv)
+{
+	const char *log = NULL, *fmt = "combined", *host = NULL;
+	size_t n = 20, k = 4096;
+	double half_life = 300, interval = 2, duration = 0;
+	bool follow = false;
+	struct top_ctx c = { 0 };
+	struct mirror_follow *f;
+	int err = 0;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: presage mirror top --log FILE [--format combined|host|'NGINX LOG_FORMAT']\n"
+		       "         [--host NAME] [-n N] [--counters K] [--half-life SECONDS]\n"
+		       "         [--follow [--interval S] [--duration S]] [-j]\n"
+		       "Hottest host/path by decayed request count, with rates. --follow keeps\n"
+		       "reading the log across rotation and truncation. --half-life 0: no decay.\n");
+		return 0;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--follow")) {
+			follow = true;
+		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+			json = true;
+		} else if (!v) {
+			fprintf(stderr, "mirror top: %s needs a value\n", a);
+			return 2;
+		} else {
+			i++;
+			if (!strcmp(a, "--log"))
+				log = v;
+			else if (!strcmp(a, "--format"))
+				fmt = v;
+			else if (!strcmp(a, "--host"))
+				host = v;
+			else if (!strcmp(a, "-n"))
+				n = (size_t)atol(v);
+			else if (!strcmp(a, "--counters"))
+				k = (size_t)atol(v);
+			else if (!strcmp(a, "--half-life"))
+				half_life = atof(v);
+			else if (!strcmp(a, "--interval"))
+				interval = atof(v);
+			else if (!strcmp(a, "--duration"))
+				duration = atof(v);
+			else {
+				fprintf(stderr, "mirror top: unknown option %s\n", a);
+				return 2;
+			}
+		}
+	}
+	if (!log || n == 0 || k < n) {
+		fprintf(stderr, "mirror top: need --log FILE, and --counters >= -n\n");
+		return 2;
+	}
+	c.fmt = mirror_logfmt__new(fmt, host, &err);
+	if (!c.fmt) {
+		fprintf(stderr, "mirror top: bad --format (it needs $request or $request_uri, and $host or --host)\n");
+		return 2;
+	}
+	c.tk = mirror_topk__new(k, half_life);
+	f = mirror_follow__new(log, true);
+	if (!c.tk || !f) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = mirror_follow__poll(f, top_line, &c);
+	if (err || !follow) {
+		if (!err)
+			top_print(&c, n);
+		goto out;
+	}
+	signal(SIGINT, on_int);
+	signal(SIGTERM, on_int);
+	{
+		time_t start = time(NULL);
+
+		while (!top_stop && (duration <= 0 || time(NULL) - start < duration)) {
+			usleep((useconds_t)(interval * 1e6));
+			err = mirror_follow__poll(f, top_line, &c);
+			if (err)
+				break;
+			top_print(&c, n);
+		}
+	}
+out:
+	if (err)
+		fprintf(stderr, "mirror top: %s: %s\n", log, mirror_strerror(err));
+	mirror_follow__free(f);
+	mirror_topk__free(c.tk);
+	mirror_logfmt__free(c.fmt);
+	return err ? 1 : 0;
+}
+
+/* ---- plan -------------------------------------------------------------------- */
+
+static int cmd_plan(int argc, char **argv)
+{
+	const char *topo = NULL, *items_file = NULL;
+	struct mirror_plan_req req = { .lead_s = 600 };
+	struct mirror_plan_item *items = NULL;
+	struct mirror_topology t;
+	struct mirror_plan p;
+	size_t n = 0, cap = 0, len;
+	char *buf = NULL, *save = NULL;
+	int err;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: presage mirror plan --topology FILE --at-risk POP --items FILE\n"
+		       "         [--lead SECONDS] [--budget-cost X] [--budget-bytes N] [-j]\n"
+		       "FILE lines: 'host/path size rate' (rate in requests/s, e.g. from\n"
+		       "`presage mirror top`). Prints the chosen destination, the items, and why.\n");
+		return 0;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+			json = true;
+			continue;
+		}
+		if (!v) {
+			fprintf(stderr, "mirror plan: %s needs a value\n", a);
+			return 2;
+		}
+		i++;
+		if (!strcmp(a, "--topology"))
+			topo = v;
+		else if (!strcmp(a, "--at-risk"))
+			req.at_risk = v;
+		else if (!strcmp(a, "--items"))
+			items_file = v;
+		else if (!strcmp(a, "--lead"))
+			req.lead_s = atof(v);
+		else if (!strcmp(a, "--budget-cost"))
+			req.budget_cost = atof(v);
+		else if (!strcmp(a, "--budget-bytes"))
+			req.budget_bytes = strtoull(v, NULL, 10);
+		else {
+			fprintf(stderr, "mirror plan: unknown option %s\n", a);
+			return 2;
+		}
+	}
+	if (!topo || !req.at_risk || !items_file) {
+		fprintf(stderr, "mirror plan: need --topology, --at-risk and --items\n");
+		return 2;
+	}
+	err = mirror_topology__load(&t, topo);
+	if (err)
+		return 1;
+	err = read_file_all(items_file, 256 << 20, &buf, &len);
+	if (err) {
+		fprintf(stderr, "mirror plan: cannot read %s: %s\n", items_file, strerror(-err));
+		mirror_topology__free(&t);
+		return 1;
+	}
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char path[MIRROR_PATH_MAX + 1];
+		unsigned long long size;
+		double rate;
+
+		if (line[0] == '#' || sscanf(line, "%1024s %llu %lf", path, &size, &rate) != 3)
+			continue;
+		if (mirror_path_check(path)) {
+			fprintf(stderr, "mirror plan: skipping unsafe path %s\n", path);
+			continue;
+		}
+		if (n == cap) {
+			struct mirror_plan_item *ni;
+
+			cap = cap ? cap * 2 : 256;
+			ni = realloc(items, cap * sizeof(*ni));
+			if (!ni) {
+				err = -ENOMEM;
+				goto out;
+			}
+			items = ni;
+		}
+		items[n].path = strdup(path);
+		items[n].size = size;
+		items[n].rate = rate;
+		n++;
+	}
+	err = mirror_plan__make(&p, &t, &req, items, n);
+	if (err) {
+		fprintf(stderr, "mirror plan: %s (is %s in the topology?)\n", mirror_strerror(err),
+			req.at_risk);
+		goto out;
+	}
+	if (json) {
+		printf("{\"at_risk\":\"%s\",\"destination\":\"%s\",\"rate\":%.3f,\"total_rate\":%.3f,"
+		       "\"bytes\":%llu,\"cost\":%.4f,\"eta_s\":%.1f,\"lead_s\":%.1f,\"candidates\":[",
+		       req.at_risk, p.destination, p.rate, p.total_rate,
+		       (unsigned long long)p.bytes, p.cost, p.eta_s, req.lead_s);
+		for (size_t i = 0; i < p.ncands; i++) {
+			printf("%s{\"pop\":\"%s\",\"eligible\":%s,\"rate\":%.3f,\"why\":", i ? "," : "",
+			       p.cands[i].pop, p.cands[i].eligible ? "true" : "false", p.cands[i].rate);
+			json_str(stdout, p.cands[i].why);
+			printf("}");
+		}
+		printf("],\"items\":[");
+		for (size_t i = 0; i < p.nitems; i++) {
+			printf("%s{\"path\":", i ? "," : "");
+			json_str(stdout, p.items[i].path);
+			printf(",\"chosen\":%s,\"why\":", p.items[i].chosen ? "true" : "false");
+			json_str(stdout, p.items[i].why ? p.items[i].why : "");
+			printf("}");
+		}
+		printf("]}\n");
+	} else {
+		printf("at-risk %s -> destination %s\n", req.at_risk,
+		       p.destination[0] ? p.destination : "(none)");
+		printf("covers %.2f of %.2f req/s, %.1f MB, cost %.4f, eta %.0f s (lead %.0f s)\n",
+		       p.rate, p.total_rate, p.bytes / 1e6, p.cost, p.eta_s, req.lead_s);
+		for (size_t i = 0; i < p.ncands; i++)
+			printf("  candidate %-12s %s\n", p.cands[i].pop, p.cands[i].why);
+		for (size_t i = 0; i < p.nitems; i++)
+			printf("  %s %-50s %s\n", p.items[i].chosen ? "+" : "-", p.items[i].path,
+			       p.items[i].why ? p.items[i].why : "");
+	}
+	mirror_plan__free(&p);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(items[i].path);
+	free(items);
+	free(buf);
+	mirror_topology__free(&t);
+	return err ? 1 : 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} subs[] = {
+	{ "sign", cmd_sign, "write a signed transfer order (controller key)" },
+	{ "pull", cmd_pull, "execute an order as its destination, showing progress" },
+	{ "manifest", cmd_manifest, "rescan a store and print its manifest" },
+	{ "top", cmd_top, "hottest content from an access log, with rates" },
+	{ "plan", cmd_plan, "choose destination and items for an at-risk POP" },
+	{ "primary", cmd_primary, "show or set whether this POP is primary for a host" },
+};
+
+static int cmd_mirror(int argc, char **argv)
+{
+	json = cli_json;
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("Usage: presage mirror SUBCOMMAND [ARGS...] (each takes --help)\n\n");
+		for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+			printf("  %-9s %s\n", subs[i].name, subs[i].summary);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "presage mirror: unknown subcommand '%s' (see presage mirror --help)\n",
+		argv[1]);
+	return 2;
+}
+
+CLI_COMMAND(mirror, "mirror", "content mirroring between POPs: sign, pull, top, plan, primary",
+	    cmd_mirror);
