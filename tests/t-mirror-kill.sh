@@ -17,7 +17,7 @@ PKI=$T/pki
 PORT=$((20000 + $$ % 20000))
 cleanup() {
 	[ -f $T/agent.pid ] && kill "$(cat $T/agent.pid)" 2>/dev/null
-	rm -rf "$T"
+	[ "${MIRROR_KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 

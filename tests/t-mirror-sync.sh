@@ -28,7 +28,7 @@ cleanup() {
 	sleep 0.2
 	ip netns del $NA 2>/dev/null
 	ip netns del $NB 2>/dev/null
-	rm -rf "$T"
+	[ "${MIRROR_KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 
@@ -59,7 +59,8 @@ pid $T/nginx-$4.pid;
 error_log $T/nginx-$4.err;
 events { worker_connections 64; }
 http {
-	access_log $T/access-$4.log;
+	log_format presage '\$host \$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_referer" "\$http_user_agent"';
+	access_log $T/access-$4.log presage;
 	server {
 		listen $2:8080;
 		root $3/\$host;
@@ -99,6 +100,26 @@ f=$(cd $RB/h1.test && ls d03 | head -1)
 got=$(ip netns exec $NB curl -s -H "Host: h1.test" http://$IPB:8080/d03/$f | sha256sum | cut -d' ' -f1)
 want=$(sha256sum < $RA/h1.test/d03/$f | cut -d' ' -f1)
 [ "$got" = "$want" ] && pass nginx_serves_mirror || fail nginx_serves_mirror "got $got want $want"
+
+# Hot content from nginx B's real access log (the "host" format), then
+# after a rotation (rename + reopen) the follower still counts.
+get() { ip netns exec $NB curl -s -o /dev/null -H "Host: h1.test" http://$IPB:8080/$1; }
+for i in $(seq 1 12); do get d03/$f; done
+g=$(cd $RB/h1.test && ls d04 | head -1)
+for i in $(seq 1 5); do get d04/$g; done
+top=$($PRESAGE mirror top --log $T/access-b.log --format host -n 2 -j)
+echo "$top" | python3 -c "import json,sys; d=json.load(sys.stdin); t=d['top']; assert t[0]['key']=='h1.test/d03/$f' and t[1]['key']=='h1.test/d04/$g', t" \
+	&& pass top_from_nginx_log || fail top_from_nginx_log "$top"
+$PRESAGE mirror top --log $T/access-b.log --format host -n 3 --follow --interval 0.3 --duration 3 -j > $T/follow.out &
+fpid=$!
+sleep 0.8
+mv $T/access-b.log $T/access-b.log.1
+kill -USR1 $(cat $T/nginx-b.pid)
+sleep 0.3
+for i in $(seq 1 20); do get d04/$g; done
+wait $fpid
+tail -1 $T/follow.out | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['top'][0]['key']=='h1.test/d04/$g', d" \
+	&& pass top_follows_rotation || fail top_follows_rotation "$(tail -1 $T/follow.out)"
 
 # 2. Change A, keep a copy of B for rsync, sync again; compare bytes.
 cp -a $RB/h1.test $T/rsync-dst
