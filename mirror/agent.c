@@ -1204,15 +1204,21 @@ int mirror_pull(const struct mirror_agent_cfg *cfg, const char *order, size_t or
 		}
 		usleep(250000);
 	}
-	for (int i = 0; i < nw; i++) {
-		pthread_join(workers[i].th, NULL);
-		if (workers[i].err && !err && !pl.first_err)
-			pl.first_err = workers[i].err;
+	{
+		int worker_err = 0;
+
+		for (int i = 0; i < nw; i++) {
+			pthread_join(workers[i].th, NULL);
+			if (workers[i].err && !worker_err)
+				worker_err = workers[i].err;
+		}
+		/* A failed item fails the transfer; an extra connection that
+		 * failed does not, as long as the others moved every item. */
+		if (!err)
+			err = pl.first_err;
+		if (!err && atomic_load(&pl.next) < pl.nwork)
+			err = worker_err ? worker_err : -MIRROR_ETLS;
 	}
-	if (!err && atomic_load(&pl.next) < pl.nwork && !pl.first_err)
-		err = -MIRROR_ETLS;
-	if (!err)
-		err = pl.first_err;
 	/* Whole hosts: what the source no longer has goes here too. */
 	if (!err) {
 		for (size_t i = 0; i < local.n; i++) {
