@@ -11,7 +11,7 @@ PKGS=(
 	libmnl-dev libssl-dev libsqlite3-dev librsync-dev libmicrohttpd-dev
 	pkg-config bpftool linux-libc-dev
 	# run and test
-	iproute2 xdp-tools iputils-ping ethtool socat python3
+	iproute2 xdp-tools iputils-ping ethtool socat python3 curl
 	bind9 bind9-utils bind9-dnsutils knot knot-dnsutils bird2 nginx-light
 	rsync rdiff prometheus
 	# vmtest
