@@ -329,7 +329,8 @@ int pfa_eval__finish(struct pfa_eval *e, struct pfa_eval_result *r)
 	for (size_t i = 0; i < e->no; i++)
 		if (e->o[i].link >= c.n_links)
 			e->o[i].link = c.n_links; /* sorts last, outside every link */
-	qsort(e->o, e->no, sizeof(*e->o), cmp_onset);
+	if (e->no)
+		qsort(e->o, e->no, sizeof(*e->o), cmp_onset);
 	for (size_t i = 0, l = 0; l <= c.n_links; l++) {
 		c.ostart[l] = i;
 		while (i < e->no && e->o[i].link == l)

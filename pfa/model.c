@@ -207,6 +207,11 @@ size_t pfa_model__link_bytes(const struct pfa_model *m)
 	return n;
 }
 
+size_t pfa_model__size(void)
+{
+	return sizeof(struct pfa_model);
+}
+
 struct pfa_model *pfa_model__new(const struct pfa_config *cfg)
 {
 	struct pfa_model *m;

@@ -236,5 +236,7 @@ int pfa_model__load(struct pfa_model *m, const char *path);
 
 /* Bytes one tracked link costs (for the benchmark's memory figure). */
 size_t pfa_model__link_bytes(const struct pfa_model *m);
+/* Bytes of the model object without its links. */
+size_t pfa_model__size(void);
 
 #endif
