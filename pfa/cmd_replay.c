@@ -303,8 +303,9 @@ static void print_summary(struct replay *r, const struct pfa_csv_stats *st,
 			       json_num(x->recall_at_fa), json_num(x->thr_at_fa),
 			       (unsigned long long)x->alarms);
 		}
-		fprintf(f, "},\"calibration\":{\"labelled\":%llu,\"brier\":%.5f}}\n",
-		       (unsigned long long)cal.n, json_num(cal.brier));
+		fprintf(f, "},\"calibration\":{\"labelled\":%llu,\"brier\":%.5f,\"promotions\":%llu}}\n",
+		       (unsigned long long)cal.n, json_num(cal.brier),
+		       (unsigned long long)cal.promotions);
 		return;
 	}
 	fprintf(f, "trace     %s: %llu lines, %llu samples, %u links; skipped: %llu bad lines, "
@@ -335,8 +336,9 @@ static void print_summary(struct replay *r, const struct pfa_csv_stats *st,
 		"recall@FA: recall with each detector's threshold set to make at most %.2f false "
 		"alarms per link-day\n", ec->fa_target);
 	fprintf(f, "calibration (PFA, %u s, labelled online): %llu predictions, %llu positive, "
-	       "Brier %.5f\n", ec->horizon_s, (unsigned long long)cal.n,
-	       (unsigned long long)cal.positives, cal.brier);
+		"Brier %.5f; weights replaced by the challenger %llu times\n", ec->horizon_s,
+		(unsigned long long)cal.n, (unsigned long long)cal.positives, cal.brier,
+		(unsigned long long)cal.promotions);
 	{
 		double w[PFA_NFEAT];
 

@@ -166,6 +166,7 @@ struct pfa_calib {
 	uint64_t positives;
 	double brier; /* mean (p - y)^2 */
 	double brier_recent; /* exponentially weighted, ~5000 predictions */
+	uint64_t promotions; /* times a challenger replaced the weights */
 	uint64_t bin_n[PFA_CALIB_BINS];
 	double bin_p[PFA_CALIB_BINS]; /* mean predicted p per bin */
 	double bin_y[PFA_CALIB_BINS]; /* observed failure rate per bin */

@@ -6,9 +6,10 @@
  * weight is touched.
  *
  *   "PFAMODEL" u32 version u32 n_feat u32 n_horizons
- *   per horizon: u32 horizon_s, f64 w[n_feat], f64 prior[n_feat],
- *                f64 g2[n_feat], f64 a, f64 b, f64 g2_a, f64 g2_b,
- *                u64 n_updates, calibration
+ *   per horizon: u32 horizon_s, champion, challenger (each: f64 w[n_feat],
+ *                prior[n_feat], g2[n_feat], a, b, g2_a, g2_b, brier_ew,
+ *                u64 n_updates), u64 promotions, u64 challenger's failures,
+ *                calibration
  *   u32 crc32 (of all bytes before it)
  */
 #include <errno.h>
@@ -91,9 +92,63 @@ static double get_f64(struct rbuf *b)
 	return d;
 }
 
+/* One learner: w, prior, g2, then a, b, g2_a, g2_b, recent Brier, updates. */
+#define LEARNER_BYTES (PFA_NFEAT * 8 * 3 + 5 * 8 + 8)
+
+static void put_learner(struct wbuf *b, const struct pfa_learner *l)
+{
+	for (unsigned i = 0; i < PFA_NFEAT; i++)
+		put_f64(b, l->w[i]);
+	for (unsigned i = 0; i < PFA_NFEAT; i++)
+		put_f64(b, l->prior[i]);
+	for (unsigned i = 0; i < PFA_NFEAT; i++)
+		put_f64(b, l->g2[i]);
+	put_f64(b, l->cal_a);
+	put_f64(b, l->cal_b);
+	put_f64(b, l->cal_g2[0]);
+	put_f64(b, l->cal_g2[1]);
+	put_f64(b, l->brier_ew);
+	put_u64(b, l->n_updates);
+}
+
+static bool weight_ok(double w)
+{
+	return isfinite(w) && fabs(w) <= PFA_W_MAX;
+}
+
+static bool sum_ok(double g)
+{
+	return isfinite(g) && g >= 0;
+}
+
+/* -1 if any value is out of what a learner can hold. */
+static int get_learner(struct rbuf *b, struct pfa_learner *l)
+{
+	for (unsigned i = 0; i < PFA_NFEAT; i++)
+		l->w[i] = get_f64(b);
+	for (unsigned i = 0; i < PFA_NFEAT; i++)
+		l->prior[i] = get_f64(b);
+	for (unsigned i = 0; i < PFA_NFEAT; i++)
+		l->g2[i] = get_f64(b);
+	l->cal_a = get_f64(b);
+	l->cal_b = get_f64(b);
+	l->cal_g2[0] = get_f64(b);
+	l->cal_g2[1] = get_f64(b);
+	l->brier_ew = get_f64(b);
+	l->n_updates = get_u64(b);
+	for (unsigned i = 0; i < PFA_NFEAT; i++)
+		if (!weight_ok(l->w[i]) || !weight_ok(l->prior[i]) || !sum_ok(l->g2[i]))
+			return -1;
+	if (!isfinite(l->cal_a) || fabs(l->cal_a) > PFA_A_MAX || !weight_ok(l->cal_b) ||
+	    !sum_ok(l->cal_g2[0]) || !sum_ok(l->cal_g2[1]) || !sum_ok(l->brier_ew) ||
+	    l->brier_ew > 1)
+		return -1;
+	return 0;
+}
+
 #define HDR_BYTES (8 + 4 * 3)
 #define CAL_BYTES (8 * 4 + PFA_CALIB_BINS * 8 * 3)
-#define HZ_BYTES (4 + PFA_NFEAT * 8 * 3 + 4 * 8 + 8 + CAL_BYTES)
+#define HZ_BYTES (4 + 2 * LEARNER_BYTES + 2 * 8 + CAL_BYTES)
 
 static size_t state_bytes(unsigned n_horizons)
 {
@@ -117,17 +172,10 @@ int pfa_model__serialize(const struct pfa_model *m, void **out, size_t *outlen)
 		const struct pfa_calib_acc *c = &hz->cal;
 
 		put_u32(&b, hz->horizon_s);
-		for (unsigned i = 0; i < PFA_NFEAT; i++)
-			put_f64(&b, hz->w[i]);
-		for (unsigned i = 0; i < PFA_NFEAT; i++)
-			put_f64(&b, hz->prior[i]);
-		for (unsigned i = 0; i < PFA_NFEAT; i++)
-			put_f64(&b, hz->g2[i]);
-		put_f64(&b, hz->cal_a);
-		put_f64(&b, hz->cal_b);
-		put_f64(&b, hz->cal_g2[0]);
-		put_f64(&b, hz->cal_g2[1]);
-		put_u64(&b, hz->n_updates);
+		put_learner(&b, &hz->champ);
+		put_learner(&b, &hz->chall);
+		put_u64(&b, hz->promotions);
+		put_u64(&b, hz->chall_pos);
 		put_u64(&b, c->n);
 		put_u64(&b, c->pos);
 		put_f64(&b, c->brier_sum);
@@ -142,11 +190,6 @@ int pfa_model__serialize(const struct pfa_model *m, void **out, size_t *outlen)
 	*out = b.p;
 	*outlen = b.len;
 	return 0;
-}
-
-static bool weight_ok(double w)
-{
-	return isfinite(w) && fabs(w) <= PFA_W_MAX;
 }
 
 int pfa_model__deserialize(struct pfa_model *m, const void *buf, size_t len)
@@ -184,25 +227,10 @@ int pfa_model__deserialize(struct pfa_model *m, const void *buf, size_t len)
 
 		if (get_u32(&b) != hz[h].horizon_s)
 			return -PFA_ESHAPE;
-		for (unsigned i = 0; i < PFA_NFEAT; i++)
-			hz[h].w[i] = get_f64(&b);
-		for (unsigned i = 0; i < PFA_NFEAT; i++)
-			hz[h].prior[i] = get_f64(&b);
-		for (unsigned i = 0; i < PFA_NFEAT; i++)
-			hz[h].g2[i] = get_f64(&b);
-		for (unsigned i = 0; i < PFA_NFEAT; i++)
-			if (!weight_ok(hz[h].w[i]) || !weight_ok(hz[h].prior[i]) ||
-			    !(hz[h].g2[i] >= 0) || !isfinite(hz[h].g2[i]))
-				return -PFA_EVALUE;
-		hz[h].cal_a = get_f64(&b);
-		hz[h].cal_b = get_f64(&b);
-		hz[h].cal_g2[0] = get_f64(&b);
-		hz[h].cal_g2[1] = get_f64(&b);
-		if (!isfinite(hz[h].cal_a) || fabs(hz[h].cal_a) > PFA_A_MAX ||
-		    !weight_ok(hz[h].cal_b) || !(hz[h].cal_g2[0] >= 0) || !(hz[h].cal_g2[1] >= 0) ||
-		    !isfinite(hz[h].cal_g2[0]) || !isfinite(hz[h].cal_g2[1]))
+		if (get_learner(&b, &hz[h].champ) || get_learner(&b, &hz[h].chall))
 			return -PFA_EVALUE;
-		hz[h].n_updates = get_u64(&b);
+		hz[h].promotions = get_u64(&b);
+		hz[h].chall_pos = get_u64(&b);
 		c->n = get_u64(&b);
 		c->pos = get_u64(&b);
 		c->brier_sum = get_f64(&b);

@@ -123,11 +123,11 @@ static void test_probability_matches_contributions(void)
 	ASSERT_EQ(pfa_model__observe(m, &s, &o), 0, "observe");
 	pfa_model__get_weights(m, 0, w);
 	/* The Platt layer has learnt by now: fold it into the weights. */
-	a = m->hz[0].cal_a;
+	a = m->hz[0].champ.cal_a;
 	z = w[0];
 	for (unsigned i = 1; i < PFA_NFEAT; i++)
 		z += w[i] * o.x[i];
-	z = a * z + m->hz[0].cal_b;
+	z = a * z + m->hz[0].champ.cal_b;
 	ASSERT_TRUE(a != 1.0, "calibration layer has learnt");
 	ASSERT_NEAR(o.pred[0].logit, z, 1e-9, "logit is a x weighted sum + b");
 	ASSERT_NEAR(o.pred[0].p, 1 / (1 + exp(-z)), 1e-12, "p is the logistic of the logit");
