@@ -276,7 +276,7 @@ const char *pfa_model__link_name(const struct pfa_model *m, uint32_t id)
 	return id < m->n_links ? m->links[id]->name : NULL;
 }
 
-static struct pfa_link *link_find(const struct pfa_model *m, const char *name, unsigned *slot)
+struct pfa_link *pfa_link__find(const struct pfa_model *m, const char *name, unsigned *slot)
 {
 	unsigned i = fnv1a(name) & (PFA_HASH_SIZE - 1);
 
@@ -294,7 +294,7 @@ static struct pfa_link *link_find(const struct pfa_model *m, const char *name, u
 	}
 }
 
-static struct pfa_link *link_add(struct pfa_model *m, const char *name, unsigned slot, int *err)
+struct pfa_link *pfa_link__add(struct pfa_model *m, const char *name, unsigned slot, int *err)
 {
 	struct pfa_link *l;
 
@@ -352,7 +352,7 @@ static void onset_add(struct pfa_link *l, int64_t ts)
 
 int pfa_model__link_id(const struct pfa_model *m, const char *name)
 {
-	const struct pfa_link *l = name ? link_find(m, name, NULL) : NULL;
+	const struct pfa_link *l = name ? pfa_link__find(m, name, NULL) : NULL;
 
 	return l ? (int)l->id : -ENOENT;
 }
@@ -363,7 +363,7 @@ int pfa_model__label_failure(struct pfa_model *m, const char *link, int64_t onse
 
 	if (!link || !link[0] || onset_ts <= 0)
 		return -EINVAL;
-	l = link_find(m, link, NULL);
+	l = pfa_link__find(m, link, NULL);
 	if (!l)
 		return -ENOENT;
 	onset_add(l, onset_ts);
@@ -608,9 +608,9 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
 
 	if (!s->link[0] || s->ts <= 0 || memchr(s->link, '\0', PFA_LINK_NAME_MAX) == NULL)
 		return -EINVAL;
-	l = link_find(m, s->link, &slot);
+	l = pfa_link__find(m, s->link, &slot);
 	if (!l) {
-		l = link_add(m, s->link, slot, &err);
+		l = pfa_link__add(m, s->link, slot, &err);
 		if (!l)
 			return err;
 		l->last_ts = s->ts - 1;

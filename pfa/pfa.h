@@ -224,9 +224,13 @@ int pfa_model__calibration(const struct pfa_model *m, unsigned h, struct pfa_cal
 void pfa_model__reset_calibration(struct pfa_model *m);
 
 /*
- * Model state (weights, optimiser, calibration) as a versioned,
- * checksummed byte string, and back. Deserialize checks everything before
- * it changes the model: on error the model is left as it was.
+ * Model state (both learners of every horizon, calibration, and every
+ * link's baselines, averages and failure state, but not its pending
+ * predictions) as a versioned, checksummed byte string, and back.
+ * Deserialize checks everything before it changes the model: on error the
+ * model is left as it was (except -ENOMEM while adding links: the weights
+ * are in, some links start afresh). Links the model already tracks keep
+ * their live state.
  */
 int pfa_model__serialize(const struct pfa_model *m, void **buf, size_t *len);
 int pfa_model__deserialize(struct pfa_model *m, const void *buf, size_t len);

@@ -102,4 +102,8 @@ struct pfa_model {
 	int32_t hash[PFA_HASH_SIZE];
 };
 
+/* Link table (model.c): find by name (else the free hash slot), add at that slot. */
+struct pfa_link *pfa_link__find(const struct pfa_model *m, const char *name, unsigned *slot);
+struct pfa_link *pfa_link__add(struct pfa_model *m, const char *name, unsigned slot, int *err);
+
 #endif
