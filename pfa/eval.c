@@ -452,6 +452,7 @@ int pfa_eval__finish(struct pfa_eval *e, struct pfa_eval_result *r)
 			sweep(&c, d, cand[k], &w);
 			fa = (double)w.fp / r->link_days;
 			rec = r->events ? (double)w.predicted / (double)r->events : 0;
+			/* The whole curve, for tuning: PFA_EVAL_DEBUG=1 presage replay ... */
 			if (getenv("PFA_EVAL_DEBUG"))
 				fprintf(stderr, "%s thr %.4g fa %.3f recall %.3f\n", pfa_det__name(d),
 					cand[k], fa, rec);
