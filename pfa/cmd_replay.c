@@ -256,6 +256,12 @@ static int parse_pair(const char *s, double *a, double *b)
 	return 0;
 }
 
+/* JSON has no NaN: an undefined figure (no alarms, no events) is -1. */
+static double json_num(double v)
+{
+	return isnan(v) ? -1 : v;
+}
+
 static void fmt_s(char *buf, size_t len, double s)
 {
 	if (isnan(s))
@@ -285,19 +291,21 @@ static void print_summary(struct replay *r, const struct pfa_csv_stats *st,
 			const struct pfa_eval_det *x = &res->det[d];
 
 			fprintf(f, "%s\"%s\":{\"recall\":%.4f,\"precision\":%.4f,\"false_alarms_per_day\":%.4f,"
-			       "\"lead_median_s\":%.0f,\"lead_p10_s\":%.0f,\"lead_precursor_median_s\":%.0f,"
+			       "\"recall_precursor\":%.4f,\"lead_median_s\":%.0f,\"lead_p10_s\":%.0f,\"lead_precursor_median_s\":%.0f,"
 			       "\"brier\":%.5f,\"pr_auc\":%.4f,\"recall_at_fa_target\":%.4f,"
 			       "\"threshold_at_fa_target\":%.4g,\"alarms\":%llu}",
-			       d ? "," : "", pfa_det__name(d), isnan(x->recall) ? 0 : x->recall,
-			       isnan(x->precision) ? 0 : x->precision, x->fa_per_day,
-			       isnan(x->lead_med) ? -1 : x->lead_med, isnan(x->lead_p10) ? -1 : x->lead_p10,
-			       isnan(x->lead_pre_med) ? -1 : x->lead_pre_med, x->brier,
-			       isnan(x->pr_auc) ? 0 : x->pr_auc,
-			       isnan(x->recall_at_fa) ? 0 : x->recall_at_fa, x->thr_at_fa,
+			       d ? "," : "", pfa_det__name(d), json_num(x->recall),
+			       json_num(x->precision), json_num(x->fa_per_day),
+			       json_num(x->recall_pre),
+			       json_num(x->lead_med), json_num(x->lead_p10),
+			       json_num(x->lead_pre_med), json_num(x->brier),
+			       json_num(x->pr_auc),
+			       json_num(x->recall_at_fa), json_num(x->thr_at_fa),
 			       (unsigned long long)x->alarms);
 		}
-		fprintf(f, "},\"calibration\":{\"labelled\":%llu,\"brier\":%.5f}}\n",
-		       (unsigned long long)cal.n, isnan(cal.brier) ? 0 : cal.brier);
+		fprintf(f, "},\"calibration\":{\"labelled\":%llu,\"brier\":%.5f,\"promotions\":%llu}}\n",
+		       (unsigned long long)cal.n, json_num(cal.brier),
+		       (unsigned long long)cal.promotions);
 		return;
 	}
 	fprintf(f, "trace     %s: %llu lines, %llu samples, %u links; skipped: %llu bad lines, "
@@ -310,8 +318,8 @@ static void print_summary(struct replay *r, const struct pfa_csv_stats *st,
 	       "%.2f link-days scored\n\n",
 	       (unsigned long long)res->events, (unsigned long long)res->events_pre,
 	       r->ev ? "the events file" : "the failure definition", ec->horizon_s, res->link_days);
-	fprintf(f, "%-10s %7s %7s %8s %8s %8s %9s %8s %8s %s\n", "detector", "recall", "prec", "FA/day",
-	       "lead p50", "lead p10", "lead pre", "Brier", "PR-AUC", "recall@FA");
+	fprintf(f, "%-10s %7s %7s %7s %7s %8s %8s %9s %8s %7s %s\n", "detector", "recall", "rec pre",
+		"prec", "FA/day", "lead p50", "lead p10", "lead pre", "Brier", "PR-AUC", "recall@FA");
 	for (unsigned d = 0; d < PFA_NDET; d++) {
 		const struct pfa_eval_det *x = &res->det[d];
 		char l50[16], l10[16], lpre[16];
@@ -319,15 +327,18 @@ static void print_summary(struct replay *r, const struct pfa_csv_stats *st,
 		fmt_s(l50, sizeof(l50), x->lead_med);
 		fmt_s(l10, sizeof(l10), x->lead_p10);
 		fmt_s(lpre, sizeof(lpre), x->lead_pre_med);
-		fprintf(f, "%-10s %7.3f %7.3f %8.2f %8s %8s %9s %8.5f %8.4f %.3f (FA %.2f/day)\n",
-		       pfa_det__name(d), x->recall, x->precision, x->fa_per_day, l50, l10, lpre,
+		fprintf(f, "%-10s %7.3f %7.3f %7.3f %7.2f %8s %8s %9s %8.5f %7.4f %.3f (FA %.2f/day)\n",
+		       pfa_det__name(d), x->recall, x->recall_pre, x->precision, x->fa_per_day, l50, l10,
+		       lpre,
 		       x->brier, x->pr_auc, x->recall_at_fa, x->fa_at_fa);
 	}
-	fprintf(f, "\nrecall@FA: recall with each detector's threshold set to make at most %.2f false "
-	       "alarms per link-day\n", ec->fa_target);
+	fprintf(f, "\nrec pre: recall of failures with a precursor; lead pre: their median lead\n"
+		"recall@FA: recall with each detector's threshold set to make at most %.2f false "
+		"alarms per link-day\n", ec->fa_target);
 	fprintf(f, "calibration (PFA, %u s, labelled online): %llu predictions, %llu positive, "
-	       "Brier %.5f\n", ec->horizon_s, (unsigned long long)cal.n,
-	       (unsigned long long)cal.positives, cal.brier);
+		"Brier %.5f; weights replaced by the challenger %llu times\n", ec->horizon_s,
+		(unsigned long long)cal.n, (unsigned long long)cal.positives, cal.brier,
+		(unsigned long long)cal.promotions);
 	{
 		double w[PFA_NFEAT];
 

@@ -329,7 +329,8 @@ int pfa_eval__finish(struct pfa_eval *e, struct pfa_eval_result *r)
 	for (size_t i = 0; i < e->no; i++)
 		if (e->o[i].link >= c.n_links)
 			e->o[i].link = c.n_links; /* sorts last, outside every link */
-	qsort(e->o, e->no, sizeof(*e->o), cmp_onset);
+	if (e->no)
+		qsort(e->o, e->no, sizeof(*e->o), cmp_onset);
 	for (size_t i = 0, l = 0; l <= c.n_links; l++) {
 		c.ostart[l] = i;
 		while (i < e->no && e->o[i].link == l)
@@ -451,6 +452,7 @@ int pfa_eval__finish(struct pfa_eval *e, struct pfa_eval_result *r)
 			sweep(&c, d, cand[k], &w);
 			fa = (double)w.fp / r->link_days;
 			rec = r->events ? (double)w.predicted / (double)r->events : 0;
+			/* The whole curve, for tuning: PFA_EVAL_DEBUG=1 presage replay ... */
 			if (getenv("PFA_EVAL_DEBUG"))
 				fprintf(stderr, "%s thr %.4g fa %.3f recall %.3f\n", pfa_det__name(d),
 					cand[k], fa, rec);

@@ -207,6 +207,14 @@ size_t pfa_model__link_bytes(const struct pfa_model *m)
 	return n;
 }
 
+static void learner_init(struct pfa_learner *l, const double *w);
+static void challenger_init(struct pfa_learner *l);
+
+size_t pfa_model__size(void)
+{
+	return sizeof(struct pfa_model);
+}
+
 struct pfa_model *pfa_model__new(const struct pfa_config *cfg)
 {
 	struct pfa_model *m;
@@ -230,9 +238,11 @@ struct pfa_model *pfa_model__new(const struct pfa_config *cfg)
 
 		hz->horizon_s = cfg->horizon_s[h];
 		hz->pend_cap = pend_cap(cfg, hz->horizon_s);
-		pfa_weights__default(hz->horizon_s, hz->w);
-		memcpy(hz->prior, hz->w, sizeof(hz->w));
-		hz->cal_a = 1;
+		double w[PFA_NFEAT];
+
+		pfa_weights__default(hz->horizon_s, w);
+		learner_init(&hz->champ, w);
+		challenger_init(&hz->chall);
 	}
 	return m;
 }
@@ -266,7 +276,7 @@ const char *pfa_model__link_name(const struct pfa_model *m, uint32_t id)
 	return id < m->n_links ? m->links[id]->name : NULL;
 }
 
-static struct pfa_link *link_find(const struct pfa_model *m, const char *name, unsigned *slot)
+struct pfa_link *pfa_link__find(const struct pfa_model *m, const char *name, unsigned *slot)
 {
 	unsigned i = fnv1a(name) & (PFA_HASH_SIZE - 1);
 
@@ -284,7 +294,7 @@ static struct pfa_link *link_find(const struct pfa_model *m, const char *name, u
 	}
 }
 
-static struct pfa_link *link_add(struct pfa_model *m, const char *name, unsigned slot, int *err)
+struct pfa_link *pfa_link__add(struct pfa_model *m, const char *name, unsigned slot, int *err)
 {
 	struct pfa_link *l;
 
@@ -342,7 +352,7 @@ static void onset_add(struct pfa_link *l, int64_t ts)
 
 int pfa_model__link_id(const struct pfa_model *m, const char *name)
 {
-	const struct pfa_link *l = name ? link_find(m, name, NULL) : NULL;
+	const struct pfa_link *l = name ? pfa_link__find(m, name, NULL) : NULL;
 
 	return l ? (int)l->id : -ENOENT;
 }
@@ -353,7 +363,7 @@ int pfa_model__label_failure(struct pfa_model *m, const char *link, int64_t onse
 
 	if (!link || !link[0] || onset_ts <= 0)
 		return -EINVAL;
-	l = link_find(m, link, NULL);
+	l = pfa_link__find(m, link, NULL);
 	if (!l)
 		return -ENOENT;
 	onset_add(l, onset_ts);
@@ -375,26 +385,80 @@ static inline double sigmoid(double z)
 	return 1.0 / (1.0 + exp(-z));
 }
 
+/* One AdaGrad step of @l on example (@x, @y); returns p before the step. */
+static double learner_step(const struct pfa_config *cfg, struct pfa_learner *l, const float *x,
+			   int y)
+{
+	double z = raw_logit(l->w, x), p, gz, g;
+
+	p = sigmoid(clampd(l->cal_a * z + l->cal_b, -30, 30));
+	l->brier_ew = l->n_updates ? ew(l->brier_ew, (p - y) * (p - y), 1.0 / PFA_BRIER_WINDOW)
+				   : (p - y) * (p - y);
+	l->n_updates++;
+	if (!cfg->learn)
+		return p;
+	gz = p - y;
+
+	g = gz * z + cfg->l2 * (l->cal_a - 1);
+	l->cal_g2[0] += g * g;
+	l->cal_a = clampd(l->cal_a - cfg->lr * g / sqrt(l->cal_g2[0] + 1e-2), -PFA_A_MAX, PFA_A_MAX);
+	g = gz + cfg->l2 * l->cal_b;
+	l->cal_g2[1] += g * g;
+	l->cal_b = clampd(l->cal_b - cfg->lr * g / sqrt(l->cal_g2[1] + 1e-2), -PFA_W_MAX, PFA_W_MAX);
+
+	for (unsigned i = 0; i < PFA_NFEAT; i++) {
+		double xi = i == 0 ? 1.0 : x[i];
+
+		if (xi == 0.0 && l->w[i] == l->prior[i])
+			continue;
+		g = gz * l->cal_a * xi + cfg->l2 * (l->w[i] - l->prior[i]);
+		l->g2[i] += g * g;
+		l->w[i] -= cfg->lr * g / sqrt(l->g2[i] + 1e-2);
+		l->w[i] = clampd(l->w[i], -PFA_W_MAX, PFA_W_MAX);
+	}
+	return p;
+}
+
+static void learner_init(struct pfa_learner *l, const double *w)
+{
+	memset(l, 0, sizeof(*l));
+	memcpy(l->w, w, sizeof(l->w));
+	memcpy(l->prior, w, sizeof(l->prior));
+	l->cal_a = 1;
+}
+
+static void challenger_init(struct pfa_learner *l)
+{
+	double w[PFA_NFEAT] = { [PFA_F_BIAS] = PFA_CHALL_BIAS };
+
+	learner_init(l, w);
+}
+
 /*
  * One labelled example: calibration first (with the probability that was
- * given at the time), then an AdaGrad step on the log loss with the
- * current weights, and a pull towards the prior. AdaGrad's per-feature
- * steps matter here because failures are rare: features that are nonzero
- * only before failures keep large steps, while the bias, updated on every
- * quiet example, slows down instead of drifting.
+ * given at the time), then a step of both learners.
  *
- * The score is p = sigmoid(a * (w . x) + b): the weights w rank risk, and
- * the two numbers a and b (Platt scaling) map that ranking to a
- * probability. a and b see every example and learn fast, so a model whose
- * weights are off as a whole (too confident, too timid, even pointing the
- * wrong way) recalibrates within days, while w moves slowly and keeps what
- * the rare failures taught it.
+ * Each learner scores p = sigmoid(a * (w . x) + b) and takes an AdaGrad
+ * step on the log loss, with an L2 pull towards its prior. AdaGrad's
+ * per-feature steps matter because failures are rare: features that are
+ * nonzero only before failures keep large steps, while the bias, updated
+ * on every quiet example, slows down instead of drifting. The Platt layer
+ * (a, b) sees every example and learns fast, so weights that are off as a
+ * whole (too confident, too timid) recalibrate quickly.
+ *
+ * Weights that are wrong in their ranking cannot be fixed by a and b, and
+ * the pull towards a wrong prior slows their repair. So a challenger,
+ * started from nothing but the base rate, learns from the same labels;
+ * when its recent Brier score is clearly better than the champion's, it
+ * takes over (and its weights become the prior), and a new challenger
+ * starts. With good weights the challenger rarely wins: that takes a
+ * 20 % better Brier over 20000 labelled predictions.
  */
 static void learn_one(struct pfa_model *m, struct pfa_horizon *hz, const struct pfa_pending *e,
 		      int y)
 {
 	struct pfa_calib_acc *c = &hz->cal;
-	double d = e->p - y, p, g, z, gz;
+	double d = e->p - y;
 	unsigned b = (unsigned)(e->p * PFA_CALIB_BINS);
 
 	if (b >= PFA_CALIB_BINS)
@@ -407,32 +471,19 @@ static void learn_one(struct pfa_model *m, struct pfa_horizon *hz, const struct 
 	c->bin_p[b] += e->p;
 	c->bin_y[b] += y;
 
+	learner_step(&m->cfg, &hz->champ, e->x, y);
 	if (!m->cfg.learn)
 		return;
-	z = raw_logit(hz->w, e->x);
-	p = sigmoid(clampd(hz->cal_a * z + hz->cal_b, -30, 30));
-	gz = p - y;
-
-	g = gz * z + m->cfg.l2 * (hz->cal_a - 1);
-	hz->cal_g2[0] += g * g;
-	hz->cal_a = clampd(hz->cal_a - m->cfg.lr * g / sqrt(hz->cal_g2[0] + 1e-2), -PFA_A_MAX,
-			   PFA_A_MAX);
-	g = gz + m->cfg.l2 * hz->cal_b;
-	hz->cal_g2[1] += g * g;
-	hz->cal_b = clampd(hz->cal_b - m->cfg.lr * g / sqrt(hz->cal_g2[1] + 1e-2), -PFA_W_MAX,
-			   PFA_W_MAX);
-
-	for (unsigned i = 0; i < PFA_NFEAT; i++) {
-		double xi = i == 0 ? 1.0 : e->x[i];
-
-		if (xi == 0.0 && hz->w[i] == hz->prior[i])
-			continue;
-		g = gz * hz->cal_a * xi + m->cfg.l2 * (hz->w[i] - hz->prior[i]);
-		hz->g2[i] += g * g;
-		hz->w[i] -= m->cfg.lr * g / sqrt(hz->g2[i] + 1e-2);
-		hz->w[i] = clampd(hz->w[i], -PFA_W_MAX, PFA_W_MAX);
+	learner_step(&m->cfg, &hz->chall, e->x, y);
+	hz->chall_pos += (uint64_t)y;
+	if (hz->chall.n_updates >= PFA_PROMOTE_MIN && hz->chall_pos >= PFA_PROMOTE_POS &&
+	    hz->chall.brier_ew < PFA_PROMOTE_RATIO * hz->champ.brier_ew) {
+		hz->champ = hz->chall;
+		memcpy(hz->champ.prior, hz->champ.w, sizeof(hz->champ.prior));
+		challenger_init(&hz->chall);
+		hz->chall_pos = 0;
+		hz->promotions++;
 	}
-	hz->n_updates++;
 }
 
 /* Label and learn from every pending prediction of @l whose time has come. */
@@ -557,9 +608,9 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
 
 	if (!s->link[0] || s->ts <= 0 || memchr(s->link, '\0', PFA_LINK_NAME_MAX) == NULL)
 		return -EINVAL;
-	l = link_find(m, s->link, &slot);
+	l = pfa_link__find(m, s->link, &slot);
 	if (!l) {
-		l = link_add(m, s->link, slot, &err);
+		l = pfa_link__add(m, s->link, slot, &err);
 		if (!l)
 			return err;
 		l->last_ts = s->ts - 1;
@@ -767,13 +818,14 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
 		xh[PFA_F_MAINT] = have(l->maint_in) && l->maint_in >= 0 &&
 				  l->maint_in <= hz->horizon_s;
 		pr->horizon_s = hz->horizon_s;
-		pr->logit = clampd(hz->cal_a * raw_logit(hz->w, xh) + hz->cal_b, -30, 30);
+		pr->logit = clampd(hz->champ.cal_a * raw_logit(hz->champ.w, xh) + hz->champ.cal_b,
+				   -30, 30);
 		pr->p = sigmoid(pr->logit);
 		/* Top contributions by magnitude; ties go to the lower index. */
 		for (k = 0; k < PFA_TOP_K; k++)
 			pr->top[k] = (struct pfa_contrib){ 0 };
 		for (unsigned i = 1; i < PFA_NFEAT; i++) {
-			float c = (float)(hz->cal_a * hz->w[i] * xh[i]);
+			float c = (float)(hz->champ.cal_a * hz->champ.w[i] * xh[i]);
 
 			if (c == 0)
 				continue;
@@ -798,7 +850,7 @@ int pfa_model__get_weights(const struct pfa_model *m, unsigned h, double *w)
 {
 	if (h >= m->cfg.n_horizons)
 		return -EINVAL;
-	memcpy(w, m->hz[h].w, sizeof(m->hz[h].w));
+	memcpy(w, m->hz[h].champ.w, sizeof(m->hz[h].champ.w));
 	return 0;
 }
 
@@ -809,13 +861,10 @@ int pfa_model__set_weights(struct pfa_model *m, unsigned h, const double *w)
 	for (unsigned i = 0; i < PFA_NFEAT; i++)
 		if (!isfinite(w[i]) || fabs(w[i]) > PFA_W_MAX)
 			return -EINVAL;
-	/* New weights are also the new prior: L2 pulls towards them. */
-	memcpy(m->hz[h].w, w, sizeof(m->hz[h].w));
-	memcpy(m->hz[h].prior, w, sizeof(m->hz[h].prior));
-	memset(m->hz[h].g2, 0, sizeof(m->hz[h].g2));
-	m->hz[h].cal_a = 1;
-	m->hz[h].cal_b = 0;
-	memset(m->hz[h].cal_g2, 0, sizeof(m->hz[h].cal_g2));
+	/* New weights are also the new prior: L2 pulls towards them. A new challenger starts. */
+	learner_init(&m->hz[h].champ, w);
+	challenger_init(&m->hz[h].chall);
+	m->hz[h].chall_pos = 0;
 	return 0;
 }
 
@@ -831,6 +880,7 @@ int pfa_model__calibration(const struct pfa_model *m, unsigned h, struct pfa_cal
 	c->positives = a->pos;
 	c->brier = a->n ? a->brier_sum / (double)a->n : NAN;
 	c->brier_recent = a->n ? a->brier_recent : NAN;
+	c->promotions = m->hz[h].promotions;
 	for (unsigned b = 0; b < PFA_CALIB_BINS; b++) {
 		c->bin_n[b] = a->bin_n[b];
 		c->bin_p[b] = a->bin_n[b] ? a->bin_p[b] / (double)a->bin_n[b] : NAN;

@@ -166,6 +166,7 @@ struct pfa_calib {
 	uint64_t positives;
 	double brier; /* mean (p - y)^2 */
 	double brier_recent; /* exponentially weighted, ~5000 predictions */
+	uint64_t promotions; /* times a challenger replaced the weights */
 	uint64_t bin_n[PFA_CALIB_BINS];
 	double bin_p[PFA_CALIB_BINS]; /* mean predicted p per bin */
 	double bin_y[PFA_CALIB_BINS]; /* observed failure rate per bin */
@@ -223,9 +224,13 @@ int pfa_model__calibration(const struct pfa_model *m, unsigned h, struct pfa_cal
 void pfa_model__reset_calibration(struct pfa_model *m);
 
 /*
- * Model state (weights, optimiser, calibration) as a versioned,
- * checksummed byte string, and back. Deserialize checks everything before
- * it changes the model: on error the model is left as it was.
+ * Model state (both learners of every horizon, calibration, and every
+ * link's baselines, averages and failure state, but not its pending
+ * predictions) as a versioned, checksummed byte string, and back.
+ * Deserialize checks everything before it changes the model: on error the
+ * model is left as it was (except -ENOMEM while adding links: the weights
+ * are in, some links start afresh). Links the model already tracks keep
+ * their live state.
  */
 int pfa_model__serialize(const struct pfa_model *m, void **buf, size_t *len);
 int pfa_model__deserialize(struct pfa_model *m, const void *buf, size_t len);
@@ -236,5 +241,7 @@ int pfa_model__load(struct pfa_model *m, const char *path);
 
 /* Bytes one tracked link costs (for the benchmark's memory figure). */
 size_t pfa_model__link_bytes(const struct pfa_model *m);
+/* Bytes of the model object without its links. */
+size_t pfa_model__size(void);
 
 #endif

@@ -15,6 +15,19 @@
 #define PFA_A_MAX 10.0
 /* After a failure ends, its echo in the averages is not a precursor. */
 #define PFA_RECOVERY_S 180
+/*
+ * Champion and challenger: the challenger takes over when its recent Brier
+ * is below PFA_PROMOTE_RATIO of the champion's, after PFA_PROMOTE_MIN
+ * labelled predictions with PFA_PROMOTE_POS failures among them: enough
+ * that luck on a quiet day does not replace good weights.
+ */
+#define PFA_PROMOTE_RATIO 0.8
+#define PFA_PROMOTE_MIN 20000
+#define PFA_PROMOTE_POS 300
+/* Recent Brier: exponential window of about this many labelled predictions. */
+#define PFA_BRIER_WINDOW 20000.0
+/* A challenger starts knowing only the base rate: about 0.3 % per 15 min. */
+#define PFA_CHALL_BIAS (-5.8)
 
 /* A prediction waiting for its horizon to pass. */
 struct pfa_pending {
@@ -59,15 +72,24 @@ struct pfa_calib_acc {
 	double bin_p[PFA_CALIB_BINS], bin_y[PFA_CALIB_BINS];
 };
 
-struct pfa_horizon {
-	uint32_t horizon_s;
-	size_t pend_cap;
+/* One weight vector with its optimiser and Platt layer. */
+struct pfa_learner {
 	double w[PFA_NFEAT];
-	double prior[PFA_NFEAT];
+	double prior[PFA_NFEAT]; /* L2 pulls towards these */
 	double g2[PFA_NFEAT]; /* AdaGrad accumulators */
 	double cal_a, cal_b; /* Platt scaling of w . x */
 	double cal_g2[2];
+	double brier_ew; /* recent Brier, measured before each update */
 	uint64_t n_updates;
+};
+
+struct pfa_horizon {
+	uint32_t horizon_s;
+	size_t pend_cap;
+	struct pfa_learner champ; /* serves the predictions */
+	struct pfa_learner chall; /* learns from scratch alongside */
+	uint64_t promotions;
+	uint64_t chall_pos; /* failures the challenger has seen */
 	struct pfa_calib_acc cal;
 };
 
@@ -79,5 +101,9 @@ struct pfa_model {
 	struct pfa_link *links[PFA_MAX_LINKS];
 	int32_t hash[PFA_HASH_SIZE];
 };
+
+/* Link table (model.c): find by name (else the free hash slot), add at that slot. */
+struct pfa_link *pfa_link__find(const struct pfa_model *m, const char *name, unsigned *slot);
+struct pfa_link *pfa_link__add(struct pfa_model *m, const char *name, unsigned slot, int *err);
 
 #endif

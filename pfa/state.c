@@ -6,8 +6,8 @@
 #include "fsutil.h"
 #include "pfa/pfa.h"
 
-/* A model file is a few KB; anything much larger is not ours. */
-#define PFA_STATE_MAX (1 << 20)
+/* A few KB plus 500 bytes per link; anything much larger is not ours. */
+#define PFA_STATE_MAX (8 << 20)
 
 int pfa_model__save(const struct pfa_model *m, const char *path)
 {

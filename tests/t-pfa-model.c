@@ -123,11 +123,11 @@ static void test_probability_matches_contributions(void)
 	ASSERT_EQ(pfa_model__observe(m, &s, &o), 0, "observe");
 	pfa_model__get_weights(m, 0, w);
 	/* The Platt layer has learnt by now: fold it into the weights. */
-	a = m->hz[0].cal_a;
+	a = m->hz[0].champ.cal_a;
 	z = w[0];
 	for (unsigned i = 1; i < PFA_NFEAT; i++)
 		z += w[i] * o.x[i];
-	z = a * z + m->hz[0].cal_b;
+	z = a * z + m->hz[0].champ.cal_b;
 	ASSERT_TRUE(a != 1.0, "calibration layer has learnt");
 	ASSERT_NEAR(o.pred[0].logit, z, 1e-9, "logit is a x weighted sum + b");
 	ASSERT_NEAR(o.pred[0].p, 1 / (1 + exp(-z)), 1e-12, "p is the logistic of the logit");
@@ -443,6 +443,45 @@ static void test_state_roundtrip(void)
 	pfa_model__free(b);
 }
 
+static void test_state_keeps_links(void)
+{
+	struct pfa_model *a = model(0, NULL), *b = model(0, NULL);
+	struct pfa_output oa, ob;
+	struct pfa_sample s;
+	void *buf = NULL;
+	size_t len = 0;
+
+	if (!ASSERT_TRUE(a && b, "models"))
+		return;
+	feed_quiet(a, "a", T0, T0 + 2000, 20);
+	feed_quiet(a, "b", T0, T0 + 2000, 35);
+	ASSERT_EQ(pfa_model__serialize(a, &buf, &len), 0, "serialize");
+	ASSERT_EQ(pfa_model__deserialize(b, buf, len), 0, "deserialize into a fresh model");
+	ASSERT_EQ(pfa_model__n_links(b), 2, "both links restored");
+	ASSERT_EQ(pfa_model__link_id(b, "b"), 1, "same ids");
+	/* The next sample scores the same as if the controller had not restarted. */
+	quiet(&s, "b", T0 + 2000, 80);
+	s.probe_loss = 0.2;
+	ASSERT_EQ(pfa_model__observe(a, &s, &oa), 0, "observe a");
+	ASSERT_EQ(pfa_model__observe(b, &s, &ob), 0, "observe b");
+	ASSERT_TRUE(oa.pred[0].p == ob.pred[0].p, "same probability after restore");
+	ASSERT_TRUE(ob.warm, "restored link is warm");
+	quiet(&s, "b", T0 + 1999, 80);
+	ASSERT_EQ(pfa_model__observe(b, &s, &ob), -ERANGE, "restored clock refuses the past");
+	/* A link the model already tracks keeps its live state. */
+	pfa_model__free(b);
+	b = model(0, NULL);
+	feed_quiet(b, "a", T0 + 5000, T0 + 5010, 20);
+	ASSERT_EQ(pfa_model__deserialize(b, buf, len), 0, "deserialize into a live model");
+	ASSERT_EQ(pfa_model__n_links(b), 2, "one live, one restored");
+	ASSERT_EQ(pfa_model__link_id(b, "a"), 0, "live link first");
+	quiet(&s, "a", T0 + 5010, 20);
+	ASSERT_EQ(pfa_model__observe(b, &s, &ob), 0, "live clock kept");
+	free(buf);
+	pfa_model__free(a);
+	pfa_model__free(b);
+}
+
 static void test_state_refuses_bad_files(void)
 {
 	uint32_t two[2] = { 300, 900 };
@@ -496,6 +535,7 @@ int main(void)
 	RUN(test_missing_values);
 	RUN(test_horizons_and_maintenance);
 	RUN(test_state_roundtrip);
+	RUN(test_state_keeps_links);
 	RUN(test_state_refuses_bad_files);
 	return harness_exit();
 }
