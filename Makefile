@@ -124,6 +124,7 @@ help:
 	@echo '  bench    benchmarks; ratios against baselines measured in the same run'
 	@echo '  demo     bring up the lab and show live interconnect health'
 	@echo '  install  install binaries, example config, systemd unit (PREFIX, DESTDIR)'
+	@echo '  fuzz-dns fuzz-pfa fuzz-mirror  libFuzzer targets (into build-fuzz/)'
 	@echo '  clean    remove build trees'
 	@echo 'variables: V=1 (show commands), SAN=1 (ASan+UBSan build in build-san/)'
 
