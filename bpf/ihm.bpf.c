@@ -176,6 +176,25 @@ static __always_inline __u8 make_key(struct flow_key *key, struct l3_info *l3, _
 }
 
 /*
+ * A SYN (HS_SYN_OUT) or SYN-ACK (HS_SYNACK_OUT) leaves: time it. The same
+ * kind leaving again makes the sample ambiguous (Karn), so it is dropped.
+ * @ack is what the completing ACK must acknowledge (SYN-ACK only).
+ */
+static __always_inline void arm_handshake(struct flow_state *fs, __u8 state, __u64 now,
+					  __u32 link_id, __u8 side, __u32 ack)
+{
+	if (fs->hs_state == state) {
+		fs->hs_state = HS_NONE;
+		return;
+	}
+	fs->hs_state = state;
+	fs->hs_time_ns = now;
+	fs->hs_link = link_id;
+	fs->hs_side = side;
+	fs->hs_ack = ack;
+}
+
+/*
  * Copy @len bytes at @off of the packet to @to. The TCP code works on stack
  * copies (see parse_tcp_ts); the hook decides which helper can read it.
  */
@@ -276,26 +295,9 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 	}
 
 	if (egress) {
-		if (syn && !ack) {
-			/* A repeated SYN makes the sample ambiguous (Karn): drop it. */
-			if (fs->hs_state == HS_SYN_OUT) {
-				fs->hs_state = HS_NONE;
-			} else {
-				fs->hs_state = HS_SYN_OUT;
-				fs->hs_time_ns = now;
-				fs->hs_link = link_id;
-				fs->hs_side = side;
-			}
-		} else if (syn && ack) {
-			if (fs->hs_state == HS_SYNACK_OUT) {
-				fs->hs_state = HS_NONE;
-			} else {
-				fs->hs_state = HS_SYNACK_OUT;
-				fs->hs_time_ns = now;
-				fs->hs_link = link_id;
-				fs->hs_side = side;
-				fs->hs_ack = bpf_ntohl(tcph->seq) + 1;
-			}
+		if (syn) {
+			arm_handshake(fs, ack ? HS_SYNACK_OUT : HS_SYN_OUT, now, link_id, side,
+				      bpf_ntohl(tcph->seq) + 1);
 		} else if (ts == TCPOPT_TS) {
 			/* SYNs are timed by the handshake; timing their TSval too would count twice. */
 			if (!fs->ts_pending || fs->ts_val != tsval) {

@@ -509,9 +509,12 @@ int ihm_dp__flows_fd(const struct ihm_dp *dp)
 	return bpf_map__fd(dp->skel->maps.flows);
 }
 
-int ihm_dp__cfg_fd(const struct ihm_dp *dp)
+int ihm_dp__set_tick_gen(struct ihm_dp *dp, __u64 gen)
 {
-	return bpf_map__fd(dp->skel->maps.presage_cfg);
+	struct presage_cfg pc = { .tick_gen = gen };
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.presage_cfg), &zero, &pc, BPF_ANY);
 }
 
 int ihm_dp_cleanup(const struct ihm_config *cfg)

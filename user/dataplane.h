@@ -46,7 +46,8 @@ const char *ihm_dp__xdp_mode(const struct ihm_dp *dp, int idx);
 int ihm_dp__stats_fd(const struct ihm_dp *dp);
 int ihm_dp__hist_fd(const struct ihm_dp *dp);
 int ihm_dp__flows_fd(const struct ihm_dp *dp);
-int ihm_dp__cfg_fd(const struct ihm_dp *dp);
+/* Start a new RTT window: the programs restart per-tick min/max at @gen. */
+int ihm_dp__set_tick_gen(struct ihm_dp *dp, __u64 gen);
 
 /* Remove presage's pins under @pin_dir and its programs on @cfg's interfaces. */
 int ihm_dp_cleanup(const struct ihm_config *cfg);

@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "netns.h"
 #include "dropper.skel.h"
 
 #define DROP_HANDLE 0xd0
@@ -118,17 +119,8 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[i];
 	ifname = argv[i + 1];
-	if (netns) {
-		char path[256];
-
-		snprintf(path, sizeof(path), "/var/run/netns/%s", netns);
-		fd = open(path, O_RDONLY);
-		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-			pr_err("cannot enter network namespace %s: %s", netns, strerror(errno));
-			return 1;
-		}
-		close(fd);
-	}
+	if (netns && netns_enter(netns))
+		return 1;
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
 		pr_err("no interface '%s'", ifname);

@@ -24,6 +24,7 @@
 #include "health.h"
 #include "json.h"
 #include "log.h"
+#include "netns.h"
 
 static volatile sig_atomic_t stop_sig;
 
@@ -52,27 +53,6 @@ static void usage(FILE *f)
 		"  -h, --help          this help\n\n"
 		"Maps are pinned under the config's pin-dir (default " PRESAGE_PIN_DIR "),\n"
 		"e.g. bpftool map dump pinned " PRESAGE_PIN_DIR "/link_stats\n");
-}
-
-static int enter_netns(const char *name)
-{
-	char path[256];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "/var/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		pr_err("network namespace '%s': cannot open %s: %s (create it with 'ip netns add %s')",
-		       name, path, strerror(errno), name);
-		return err;
-	}
-	if (setns(fd, CLONE_NEWNET)) {
-		err = -errno;
-		pr_err("cannot enter network namespace '%s': %s", name, strerror(errno));
-	}
-	close(fd);
-	return err;
 }
 
 static uint64_t now_ns(clockid_t c)
@@ -164,7 +144,7 @@ int main(int argc, char **argv)
 		pr_err("--tick '%s' is not a duration of at least 10ms", tick_arg);
 		return 2;
 	}
-	if (netns && enter_netns(netns))
+	if (netns && netns_enter(netns))
 		return 1;
 	if (check) {
 		for (int i = 0; i < cfg.nlinks; i++)
@@ -193,12 +173,7 @@ int main(int argc, char **argv)
 
 	/* A generation no earlier process used, so stale windows never match. */
 	gen = now_ns(CLOCK_REALTIME);
-	{
-		struct presage_cfg pc = { .tick_gen = gen };
-		__u32 zero = 0;
-
-		bpf_map_update_elem(ihm_dp__cfg_fd(dp), &zero, &pc, BPF_ANY);
-	}
+	ihm_dp__set_tick_gen(dp, gen);
 	if (!quiet && !json)
 		health_print_header(stdout);
 	next_tick = now_ns(CLOCK_MONOTONIC);
@@ -214,12 +189,7 @@ int main(int argc, char **argv)
 		}
 		t_read = now_ns(CLOCK_MONOTONIC);
 		err = health_read(ihm_dp__stats_fd(dp), ihm_dp__hist_fd(dp), ids, n, gen, cur);
-		{
-			struct presage_cfg pc = { .tick_gen = ++gen };
-			__u32 zero = 0;
-
-			bpf_map_update_elem(ihm_dp__cfg_fd(dp), &zero, &pc, BPF_ANY);
-		}
+		ihm_dp__set_tick_gen(dp, ++gen);
 		if (err)
 			pr_warn("reading the maps failed: %s", strerror(-err));
 		if (health_count_flows(ihm_dp__flows_fd(dp), &flows))

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # user/: shared library code, the IHM agent (ihmd) and the presage CLI.
 
-LIB_OBJS := $(BUILD)/user/lib/log.o $(BUILD)/user/lib/fsutil.o $(BUILD)/user/lib/json.o
+LIB_OBJS := $(BUILD)/user/lib/log.o $(BUILD)/user/lib/fsutil.o $(BUILD)/user/lib/json.o \
+	$(BUILD)/user/lib/netns.o
 $(BUILD)/libpresage.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
