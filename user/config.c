@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "fsutil.h"
@@ -20,6 +23,53 @@ void config_defaults(struct ihm_config *cfg)
 	cfg->ts_interval_ns = PRESAGE_TS_MIN_INTERVAL_NS;
 	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", PRESAGE_PIN_DIR);
 	cfg->xdp_mode = XDP_MODE_CFG_NATIVE;
+	cfg->probe_interval_ns = 1000000000ULL;
+	cfg->probe_timeout_ns = 1000000000ULL;
+	cfg->nprotos = 3;
+	cfg->protos[0] = RTPROT_BIRD;
+	cfg->protos[1] = RTPROT_ZEBRA;
+	cfg->protos[2] = RTPROT_BGP;
+	cfg->route_table = RT_TABLE_MAIN;
+	cfg->burst_window_ns = 1000000000ULL;
+	cfg->burst_event = 10;
+	snprintf(cfg->listen, sizeof(cfg->listen), "%s", CFG_DEFAULT_LISTEN);
+	cfg->history = 600;
+}
+
+static const struct {
+	const char *name;
+	unsigned char proto;
+} proto_names[] = {
+	{ "kernel", RTPROT_KERNEL }, { "boot", RTPROT_BOOT }, { "static", RTPROT_STATIC },
+	{ "zebra", RTPROT_ZEBRA }, { "bird", RTPROT_BIRD }, { "bgp", RTPROT_BGP },
+	{ "isis", RTPROT_ISIS }, { "ospf", RTPROT_OSPF }, { "rip", RTPROT_RIP },
+	{ "babel", RTPROT_BABEL }, { "dhcp", RTPROT_DHCP },
+};
+
+int parse_route_proto(const char *s, unsigned char *out)
+{
+	char *end;
+	unsigned long v;
+
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+		if (!strcmp(s, proto_names[i].name)) {
+			*out = proto_names[i].proto;
+			return 0;
+		}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (end == s || *end || errno || v > 255)
+		return -EINVAL;
+	*out = (unsigned char)v;
+	return 0;
+}
+
+const char *route_proto_name(unsigned char proto)
+{
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+		if (proto_names[i].proto == proto)
+			return proto_names[i].name;
+	return NULL;
 }
 
 int parse_rate(const char *s, uint64_t *out)
@@ -175,8 +225,30 @@ static int link_key(struct parser *p, struct link_conf *l, char **w, int n)
 		if ((err = need_args(p, n, 1, w[0], "one (quoted) description")))
 			return err;
 		snprintf(l->peer, sizeof(l->peer), "%s", w[1]);
+	} else if (!strcmp(w[0], "probe")) {
+		struct probe_target *t;
+
+		if ((err = need_args(p, n, 1, w[0], "one IPv4 or IPv6 address")))
+			return err;
+		if (l->nprobes == CFG_MAX_PROBES)
+			return perr(p, "interconnect '%s' has more than %d probe targets", l->name,
+				    CFG_MAX_PROBES);
+		t = &l->probes[l->nprobes];
+		memset(t, 0, sizeof(*t));
+		if (inet_pton(AF_INET, w[1], t->addr) == 1)
+			t->family = AF_INET;
+		else if (inet_pton(AF_INET6, w[1], t->addr) == 1)
+			t->family = AF_INET6;
+		else
+			return perr(p, "probe target '%s' is not an IPv4 or IPv6 address", w[1]);
+		snprintf(t->text, sizeof(t->text), "%s", w[1]);
+		for (int i = 0; i < l->nprobes; i++)
+			if (l->probes[i].family == t->family &&
+			    !memcmp(l->probes[i].addr, t->addr, 16))
+				return perr(p, "probe target %s is listed twice", w[1]);
+		l->nprobes++;
 	} else {
-		return perr(p, "unknown key '%s' in interconnect '%s' (expected interface, capacity or peer)",
+		return perr(p, "unknown key '%s' in interconnect '%s' (expected interface, capacity, peer or probe)",
 			    w[0], l->name);
 	}
 	return 0;
@@ -216,10 +288,133 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 			cfg->xdp_mode = XDP_MODE_CFG_AUTO;
 		else
 			return perr(p, "xdp-mode '%s' is not one of native, skb, auto", w[1]);
+	} else if (!strcmp(w[0], "probe-interval") || !strcmp(w[0], "probe-timeout")) {
+		uint64_t *v = w[0][6] == 'i' ? &cfg->probe_interval_ns : &cfg->probe_timeout_ns;
+
+		if ((err = need_args(p, n, 1, w[0], "one duration, e.g. 1s")))
+			return err;
+		if (parse_duration(w[1], v) || *v < 10000000ULL || *v > 60000000000ULL)
+			return perr(p, "%s '%s' must be a duration from 10ms to 60s", w[0], w[1]);
+	} else if (!strcmp(w[0], "route-protocols")) {
+		if (n < 2)
+			return perr(p, "'route-protocols' takes one or more protocol names or numbers (e.g. bird zebra bgp)");
+		cfg->nprotos = 0;
+		for (int i = 1; i < n; i++) {
+			if (parse_route_proto(w[i], &cfg->protos[cfg->nprotos]))
+				return perr(p, "route protocol '%s' is not a name (bird, zebra, bgp, static, kernel, ...) or a number 0-255",
+					    w[i]);
+			cfg->nprotos++;
+		}
+	} else if (!strcmp(w[0], "route-table")) {
+		char *end;
+		unsigned long v;
+
+		if ((err = need_args(p, n, 1, w[0], "main, local, default, all or a number")))
+			return err;
+		if (!strcmp(w[1], "main"))
+			cfg->route_table = RT_TABLE_MAIN;
+		else if (!strcmp(w[1], "local"))
+			cfg->route_table = RT_TABLE_LOCAL;
+		else if (!strcmp(w[1], "default"))
+			cfg->route_table = RT_TABLE_DEFAULT;
+		else if (!strcmp(w[1], "all"))
+			cfg->route_table = CFG_ROUTE_TABLE_ALL;
+		else {
+			errno = 0;
+			v = strtoul(w[1], &end, 10);
+			if (end == w[1] || *end || errno || v == 0 || v >= CFG_ROUTE_TABLE_ALL)
+				return perr(p, "route-table '%s' is not main, local, default, all or a table number",
+					    w[1]);
+			cfg->route_table = (uint32_t)v;
+		}
+	} else if (!strcmp(w[0], "burst-window")) {
+		if ((err = need_args(p, n, 1, w[0], "one duration, e.g. 1s")))
+			return err;
+		if (parse_duration(w[1], &cfg->burst_window_ns) || cfg->burst_window_ns < 1000000ULL ||
+		    cfg->burst_window_ns > 60000000000ULL)
+			return perr(p, "burst-window '%s' must be a duration from 1ms to 60s", w[1]);
+	} else if (!strcmp(w[0], "burst-event") || !strcmp(w[0], "history")) {
+		char *end;
+		unsigned long v;
+
+		if ((err = need_args(p, n, 1, w[0], "one number")))
+			return err;
+		errno = 0;
+		v = strtoul(w[1], &end, 10);
+		if (end == w[1] || *end || errno || v == 0 || v > 1000000)
+			return perr(p, "%s '%s' must be a number from 1 to 1000000", w[0], w[1]);
+		if (w[0][0] == 'b')
+			cfg->burst_event = (uint32_t)v;
+		else
+			cfg->history = (uint32_t)v;
+	} else if (!strcmp(w[0], "listen")) {
+		if ((err = need_args(p, n, 1, w[0], "ADDRESS:PORT, [IPv6]:PORT or off")))
+			return err;
+		if (!strcmp(w[1], "off")) {
+			cfg->listen[0] = '\0';
+		} else {
+			if (parse_listen(w[1], NULL, 0, NULL))
+				return perr(p, "listen '%s' is not ADDRESS:PORT, [IPv6]:PORT or off",
+					    w[1]);
+			snprintf(cfg->listen, sizeof(cfg->listen), "%s", w[1]);
+		}
+	} else if (!strcmp(w[0], "tls-cert") || !strcmp(w[0], "tls-key") ||
+		   !strcmp(w[0], "tls-client-ca")) {
+		char *dst = w[0][4] == 'c' && w[0][5] == 'e' ? cfg->tls_cert :
+			    w[0][4] == 'k' ? cfg->tls_key : cfg->tls_client_ca;
+
+		if ((err = need_args(p, n, 1, w[0], "one file path")))
+			return err;
+		if (strlen(w[1]) >= sizeof(cfg->tls_cert))
+			return perr(p, "%s path is too long", w[0]);
+		snprintf(dst, sizeof(cfg->tls_cert), "%s", w[1]);
 	} else {
-		return perr(p, "unknown key '%s' (expected tick, ts-sample-interval, pin-dir, xdp-mode or interconnect)",
+		return perr(p, "unknown key '%s' (expected tick, ts-sample-interval, pin-dir, xdp-mode, probe-interval, probe-timeout, route-protocols, route-table, burst-window, burst-event, listen, tls-cert, tls-key, tls-client-ca, history or interconnect)",
 			    w[0]);
 	}
+	return 0;
+}
+
+int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	unsigned long v;
+	unsigned char addr[16];
+	char tmp[64];
+
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		hl = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof(tmp))
+		return -EINVAL;
+	memcpy(tmp, h, hl);
+	tmp[hl] = '\0';
+	if (inet_pton(*s == '[' ? AF_INET6 : AF_INET, tmp, addr) != 1)
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || errno || v == 0 || v > 65535)
+		return -EINVAL;
+	if (host) {
+		if (hostlen <= hl)
+			return -EINVAL;
+		memcpy(host, tmp, hl + 1);
+	}
+	if (port)
+		*port = (uint16_t)v;
 	return 0;
 }
 
@@ -321,6 +516,15 @@ int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errl
 						   cfg->links[i].ifname, cfg->links[j].name);
 					break;
 				}
+	}
+	if (!ret && (!cfg->tls_cert[0] != !cfg->tls_key[0])) {
+		snprintf(err, errlen, "%s: tls-cert and tls-key go together: give both or neither", path);
+		ret = -EINVAL;
+	}
+	if (!ret && cfg->tls_client_ca[0] && !cfg->tls_cert[0]) {
+		snprintf(err, errlen, "%s: tls-client-ca needs tls-cert and tls-key (client certificates are checked over HTTPS only)",
+			 path);
+		ret = -EINVAL;
 	}
 	if (!ret && cfg->nlinks == 0) {
 		snprintf(err, errlen, "%s: no interconnect defined (add an 'interconnect NAME { interface IFNAME }' block)",

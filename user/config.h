@@ -8,10 +8,24 @@
  *   xdp-mode native            # native | skb | auto
  *   ts-sample-interval 10ms    # per-flow RTT sampling limit
  *
+ *   probe-interval 1s          # ICMP echo per target, this often
+ *   probe-timeout 1s           # a reply later than this counts as lost
+ *   route-protocols bird zebra bgp   # rtm_protocol names or numbers counted as BGP routes
+ *   route-table main           # main | local | default | 1..2^32-1 | all
+ *   burst-window 1s            # withdrawals closer than this form one burst
+ *   burst-event 10             # a burst this large is reported as an event
+ *   listen 127.0.0.1:9470      # health API (HTTP); "off" disables it
+ *   tls-cert /etc/presage/agent.crt    # with tls-key: HTTPS
+ *   tls-key /etc/presage/agent.key
+ *   tls-client-ca /etc/presage/ca.crt  # with it, a client certificate is required
+ *   history 600                # samples kept per interconnect for /v1/history
+ *
  *   interconnect transit-a {
  *       interface eth1
  *       capacity 10G           # bit/s; K M G T are powers of 1000
  *       peer "AS64500 transit"
+ *       probe 192.0.2.1        # repeatable, IPv4 or IPv6
+ *       probe 2001:db8::1
  *   }
  *
  * Errors name the file, the line and what was expected.
@@ -25,6 +39,9 @@
 
 #define CFG_MAX_LINKS 256
 #define CFG_NAME_MAX 32
+#define CFG_MAX_PROBES 8
+#define CFG_MAX_PROTOS 16
+#define CFG_ROUTE_TABLE_ALL 0xffffffffu
 
 enum xdp_mode_cfg {
 	XDP_MODE_CFG_NATIVE = 0,
@@ -37,6 +54,12 @@ struct link_conf {
 	char ifname[IF_NAMESIZE];
 	uint64_t capacity_bps;
 	char peer[128];
+	int nprobes;
+	struct probe_target {
+		int family;		/* AF_INET or AF_INET6 */
+		char text[64];		/* as written */
+		unsigned char addr[16];	/* network order; 4 bytes used for AF_INET */
+	} probes[CFG_MAX_PROBES];
 	int line;		/* where it was defined, for messages */
 };
 
@@ -45,9 +68,24 @@ struct ihm_config {
 	uint64_t ts_interval_ns;
 	char pin_dir[256];
 	enum xdp_mode_cfg xdp_mode;
+	/* Active probes. */
+	uint64_t probe_interval_ns;
+	uint64_t probe_timeout_ns;
+	/* Routes: rtm_protocol values counted, and the table watched. */
+	int nprotos;
+	unsigned char protos[CFG_MAX_PROTOS];
+	uint32_t route_table;		/* CFG_ROUTE_TABLE_ALL: every table */
+	uint64_t burst_window_ns;
+	uint32_t burst_event;		/* withdrawals in one burst that raise an event */
+	/* Health API. listen[0] == '\0': off. */
+	char listen[128];
+	char tls_cert[256], tls_key[256], tls_client_ca[256];
+	uint32_t history;		/* samples kept per interconnect */
 	int nlinks;
 	struct link_conf links[CFG_MAX_LINKS];
 };
+
+#define CFG_DEFAULT_LISTEN "127.0.0.1:9470"
 
 void config_defaults(struct ihm_config *cfg);
 
@@ -62,5 +100,11 @@ int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errl
 int parse_rate(const char *s, uint64_t *out);
 /* Parse "1s", "500ms", "250us", "2m". 0 or -EINVAL. */
 int parse_duration(const char *s, uint64_t *ns);
+/* "bird", "zebra", "bgp", "static", ... or 0-255. 0 or -EINVAL. */
+int parse_route_proto(const char *s, unsigned char *out);
+/* The name of an rtm_protocol value, or NULL. */
+const char *route_proto_name(unsigned char proto);
+/* "ADDR:PORT" or "[IPv6]:PORT" into @host (may be NULL) and @port. 0 or -EINVAL. */
+int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port);
 
 #endif

@@ -183,6 +183,18 @@ void health_compute(struct health_sample *s, const struct link_reading *p,
 	s->flow_insert_fail = c->st.flow_insert_fail - p->st.flow_insert_fail;
 }
 
+void health_sample_init(struct health_sample *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->rtt_min_ms = s->rtt_mean_ms = s->rtt_p50_ms = s->rtt_p90_ms = s->rtt_p99_ms =
+		s->rtt_max_ms = NAN;
+	s->rx_retrans_rate = s->tx_retrans_rate = s->utilization = NAN;
+	s->probe_loss = s->probe_rtt_min_ms = s->probe_rtt_avg_ms = s->probe_rtt_p90_ms =
+		s->probe_rtt_max_ms = NAN;
+	s->carrier = -1;
+	snprintf(s->operstate, sizeof(s->operstate), "unknown");
+}
+
 void health_print_header(FILE *f)
 {
 	fprintf(f, "%-8s %-12s %-10s %9s %9s %5s %6s %7s %7s %7s %7s %7s %6s %6s %5s %6s\n",
@@ -277,5 +289,37 @@ void health_json(struct json_writer *w, const struct health_sample *s)
 	json_u64(w, "max", s->flows_max);
 	json_dbl(w, "pressure", s->flow_pressure);
 	json_obj_close(w);
+	if (s->probes_configured) {
+		json_obj_open(w, "probe");
+		json_u64(w, "sent", s->probe_sent);
+		json_u64(w, "replies", s->probe_replies);
+		json_u64(w, "lost", s->probe_lost);
+		json_dbl(w, "loss", s->probe_loss);
+		json_dbl(w, "rtt_min_ms", s->probe_rtt_min_ms);
+		json_dbl(w, "rtt_avg_ms", s->probe_rtt_avg_ms);
+		json_dbl(w, "rtt_p90_ms", s->probe_rtt_p90_ms);
+		json_dbl(w, "rtt_max_ms", s->probe_rtt_max_ms);
+		json_obj_close(w);
+	} else {
+		json_null(w, "probe");
+	}
+	json_obj_open(w, "link_state");
+	if (s->carrier < 0)
+		json_null(w, "carrier");
+	else
+		json_bool(w, "carrier", s->carrier == 1);
+	json_str(w, "operstate", s->operstate);
+	json_u64(w, "changes", s->link_changes);
+	json_obj_close(w);
+	if (s->routes_known) {
+		json_obj_open(w, "routes");
+		json_u64(w, "count", s->routes);
+		json_u64(w, "announced", s->routes_announced);
+		json_u64(w, "withdrawn", s->routes_withdrawn);
+		json_u64(w, "withdraw_burst_max", s->withdraw_burst_max);
+		json_obj_close(w);
+	} else {
+		json_null(w, "routes");
+	}
 	json_obj_close(w);
 }

@@ -40,7 +40,32 @@ struct health_sample {
 	/* Whole flow table (shared by all links). */
 	uint64_t flows_live, flows_max;
 	double flow_pressure;
+
+	/* Active probes over the tick (probe.h). A probe is "lost" in the tick
+	 * its deadline passes without a reply; a late reply is not a sample. */
+	bool probes_configured;
+	uint64_t probe_sent, probe_lost, probe_replies;
+	double probe_loss;			/* lost / (lost + replies); NaN: none settled */
+	double probe_rtt_min_ms, probe_rtt_avg_ms, probe_rtt_p90_ms, probe_rtt_max_ms; /* NaN: none */
+
+	/* Link state from netlink (nlmon.h), as of the end of the tick. */
+	int carrier;				/* 1 up, 0 down, -1 unknown */
+	char operstate[16];			/* "up", "down", "lowerlayerdown", ... or "unknown" */
+	uint64_t link_changes;			/* carrier/operstate changes during the tick */
+
+	/* Routes from the configured routing protocols, attributed by next hop. */
+	bool routes_known;			/* false until the first dump is done */
+	uint64_t routes;			/* current count */
+	uint64_t routes_announced, routes_withdrawn;	/* during the tick */
+	uint64_t withdraw_burst_max;		/* largest burst that ended or ran in the tick */
 };
+
+/* Version of the JSON sample's schema ("schema" field); bump on a change
+ * that is not a pure addition. */
+#define HEALTH_SCHEMA "presage.health/1"
+
+/* Everything not measured starts as "none" (NaN, -1, "unknown"). */
+void health_sample_init(struct health_sample *s);
 
 /*
  * Read @n link ids' counters with batch look-ups into @out (indexed like

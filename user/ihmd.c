@@ -204,6 +204,7 @@ int main(int argc, char **argv)
 			if (json) {
 				json_init(&w, stdout);
 				json_obj_open(&w, NULL);
+				json_str(&w, "schema", HEALTH_SCHEMA);
 				json_u64(&w, "ts_ms", ts_ms);
 				json_arr_open(&w, "links");
 			}
@@ -211,7 +212,7 @@ int main(int argc, char **argv)
 				int i = idx[k];
 				const struct link_conf *lc = &cfg.links[i];
 
-				memset(&s, 0, sizeof(s));
+				health_sample_init(&s);
 				snprintf(s.link, sizeof(s.link), "%s", lc->name);
 				snprintf(s.ifname, sizeof(s.ifname), "%s", lc->ifname);
 				snprintf(s.state, sizeof(s.state), "%s",
