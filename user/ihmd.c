@@ -147,12 +147,20 @@ int main(int argc, char **argv)
 	if (netns && netns_enter(netns))
 		return 1;
 	if (check) {
-		for (int i = 0; i < cfg.nlinks; i++)
-			printf("%s: interface %s (%s), capacity %llu bit/s%s%s\n", cfg.links[i].name,
-			       cfg.links[i].ifname,
-			       if_nametoindex(cfg.links[i].ifname) ? "present" : "missing",
-			       (unsigned long long)cfg.links[i].capacity_bps,
-			       cfg.links[i].peer[0] ? ", peer " : "", cfg.links[i].peer);
+		for (int i = 0; i < cfg.nlinks; i++) {
+			const struct link_conf *l = &cfg.links[i];
+
+			printf("%s: interface %s (%s), capacity %llu bit/s%s%s", l->name, l->ifname,
+			       if_nametoindex(l->ifname) ? "present" : "missing",
+			       (unsigned long long)l->capacity_bps, l->peer[0] ? ", peer " : "",
+			       l->peer);
+			for (int k = 0; k < l->nprobes; k++)
+				printf("%s%s", k ? " " : ", probes ", l->probes[k].text);
+			putchar('\n');
+		}
+		printf("health API: %s%s\n", cfg.listen[0] ? cfg.listen : "off",
+		       !cfg.listen[0] ? "" : !cfg.tls_cert[0] ? " (HTTP)" :
+		       cfg.tls_client_ca[0] ? " (HTTPS, client certificate required)" : " (HTTPS)");
 		return 0;
 	}
 	if (cleanup)
