@@ -213,16 +213,24 @@ static void burst_end(struct nlmon *m, int li)
 	l->burst_n = 0;
 }
 
-void nlmon__tick_bursts(struct nlmon *m, uint64_t now_ms)
+/* End the bursts whose last withdrawal is a window or more before @now (ns). */
+static void end_idle_bursts(struct nlmon *m, uint64_t now)
 {
-	uint64_t now = now_ms * 1000000ULL;
-
 	for (int i = 0; i < m->nlinks; i++) {
 		struct nl_link *l = &m->links[i];
 
-		if (l->burst_n && now - l->burst_last_ns >= m->cfg->burst_window_ns)
+		if (l->burst_n && now >= l->burst_last_ns &&
+		    now - l->burst_last_ns >= m->cfg->burst_window_ns)
 			burst_end(m, i);
 	}
+}
+
+void nlmon__tick_bursts(struct nlmon *m, uint64_t now_ms)
+{
+	pthread_mutex_lock(&m->lock);
+	end_idle_bursts(m, now_ms * 1000000ULL);
+	pthread_mutex_unlock(&m->lock);
+	flush_events(m);
 }
 
 static void link_announce(struct nlmon *m, int li)
@@ -248,7 +256,8 @@ static void link_withdraw(struct nlmon *m, int li, uint64_t now)
 	l->withdrawn++;
 	if (m->in_dump)
 		m->rc_withdrawn++;
-	if (l->burst_n && now - l->burst_last_ns >= m->cfg->burst_window_ns)
+	if (l->burst_n && now >= l->burst_last_ns &&
+	    now - l->burst_last_ns >= m->cfg->burst_window_ns)
 		burst_end(m, li);
 	if (!l->burst_n)
 		l->burst_first_ns = now;
@@ -913,7 +922,7 @@ static void *nlmon_thread(void *arg)
 				pr_warn("netlink: route re-dump failed: %s", strerror(-err));
 			pthread_mutex_lock(&m->lock);
 		}
-		nlmon__tick_bursts(m, now / 1000000ULL);
+		end_idle_bursts(m, now);
 		pthread_mutex_unlock(&m->lock);
 		flush_events(m);
 	}
