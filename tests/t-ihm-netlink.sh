@@ -341,7 +341,11 @@ for i in range(n):
 for i in range(0, n, 2):
     print("route del 198.18.%d.%d/32" % (i // 256, i % 256))
 ' $NX >"$TMP/batch"
+# The agent is stopped during the burst so that its 4 KiB buffer surely
+# overflows (on an idle machine it could otherwise keep up).
+kill -STOP "$AGENT_PID"
 ip -n "$NS_P" -batch "$TMP/batch"
+kill -CONT "$AGENT_PID"
 wait_truth pa0 $((NA + NX / 2)) 10
 settle ic-a $((NA + NX / 2)) 20
 sleep 1.2
@@ -354,6 +358,6 @@ if [ -n "$ev" ] && [ "$ca" -eq "$ta" ] && [ "$((an - wd))" -eq "$((ca - c0a))" ]
 	[ "$(q last ic-b routes.count)" -eq "$(truth pb0)" ]; then
 	pass "enobufs_resync_counts_equal_kernel"
 else fail "enobufs_resync_counts_equal_kernel"; fi
-grep -q "netlink: event buffer overrun" "$TMP/agent.log" || info "no overrun logged"
+grep -q "event receive buffer 4096 bytes" "$TMP/agent.log" || info "the test knob was not applied"
 agent_stop
 exit $FAILED
