@@ -155,7 +155,7 @@ else fail "restart_after_kill9_reuses_maps_one_attachment"; fi
 ip -n "$NS_R" link del r-ic1
 sleep 1.2
 if grep -q "interface r-ic1 disappeared" "$TMP/agent.log" && kill -0 "$AGENT_PID" &&
-	tail -1 "$TMP/agent.json" | grep -q '"link":"transit-a","interface":"r-ic0","state":"attached"'; then
+	grep '"links"' "$TMP/agent.json" | tail -1 | grep -q '"link":"transit-a","interface":"r-ic0","state":"attached"'; then
 	pass "interface_disappears_agent_goes_on"
 else fail "interface_disappears_agent_goes_on"; fi
 ip link add r-ic1 netns "$NS_R" type veth peer name s1 netns "$NS_S"
