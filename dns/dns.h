@@ -320,6 +320,15 @@ void dns_client__free(struct dns_client *c);
  * look at), or a transport/verification code with *resp NULL.
  */
 int dns_client__send(struct dns_client *c, const struct dns_msg *req, struct dns_msg **resp);
+/*
+ * TESTING ONLY: send @len bytes exactly as given (only the ID is replaced,
+ * and a TSIG appended when the client has a key), so tests can make a real
+ * server answer FORMERR or NOTIMP. Everything else goes through
+ * dns_client__send(), which only sends what dns_msg__render() produced.
+ * Bytes that do not parse are matched to replies by ID and opcode only.
+ */
+int dns_client__send_wire(struct dns_client *c, const uint8_t *wire, size_t len,
+			  struct dns_msg **resp);
 /* Query NAME TYPE; RRs of the answer section with that owner and type. */
 int dns_client__query(struct dns_client *c, const struct dns_name *name, uint16_t type,
 		      struct dns_msg **resp);

@@ -51,7 +51,7 @@ static const char *rcode_text(int rcode)
 	case DNS_RCODE_NOTIMP:
 		return "server says NOTIMP: it does not implement this opcode (dynamic update off?)";
 	case DNS_RCODE_REFUSED:
-		return "server says REFUSED: policy forbids this update (allow-update / acl does not grant this key)";
+		return "server says REFUSED: policy forbids this request (update: the zone's allow-update / update-policy does not grant this key; query: the server does not serve that zone)";
 	case DNS_RCODE_YXDOMAIN:
 		return "server says YXDOMAIN: a name that the prerequisites require to be unused is in use";
 	case DNS_RCODE_YXRRSET:

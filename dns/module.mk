@@ -54,3 +54,11 @@ $(BUILD)/dns/dns-bench: $(BUILD)/dns/bench_dns.o $(BUILD)/libpresage-dns.a $(BUI
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
 BENCH_BINS += $(BUILD)/dns/dns-bench
+
+# Test tool: sends deliberately malformed requests (FORMERR, NOTIMP) through
+# dns_client__send_wire() for tests/t-dns-{bind,knot}.sh. Built with the
+# tests, never installed.
+$(BUILD)/dns/dns-raw: $(BUILD)/dns/raw_dns.o $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
+TEST_BINS += $(BUILD)/dns/dns-raw
