@@ -147,6 +147,8 @@ const char *dns_strerror(int err)
 		return "read-your-write check failed: the server does not show what we wrote";
 	case DNS_E_FLAG_FORMAT:
 		return "mirroring flag TXT record is not a list of key=value strings";
+	case DNS_E_CONFIG:
+		return "DNS configuration file is not valid (the parser's message names the file and line)";
 	}
 	if (err < 0 && err > -4096)
 		return strerror(-err);
