@@ -25,6 +25,7 @@
 #include "json.h"
 #include "log.h"
 #include "netns.h"
+#include "probe.h"
 
 static volatile sig_atomic_t stop_sig;
 
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
 	int verbose = 0, c, err, ret = 1;
 	char errbuf[512];
 	struct ihm_dp *dp = NULL;
+	struct prober *prober = NULL;
 	uint64_t gen, next_tick, last_read = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -168,6 +170,11 @@ int main(int argc, char **argv)
 	if (ihm_dp__attach_all(dp) == 0)
 		pr_warn("no interconnect could be attached yet; running, and attaching each one "
 			"when its interface appears");
+	prober = prober_start(&cfg);
+	if (!prober) {
+		ihm_dp__destroy(dp);
+		return 1;
+	}
 	pr_info("started: %d interconnect(s), tick %.3fs, maps pinned in %s", cfg.nlinks,
 		(double)cfg.tick_ns / 1e9, cfg.pin_dir);
 
@@ -220,6 +227,7 @@ int main(int argc, char **argv)
 				s.ts_ms = ts_ms;
 				health_compute(&s, have_prev[i] ? &prev[i] : &cur[k], &cur[k], dt,
 					       lc->capacity_bps);
+				prober_collect(prober, i, &s);
 				s.flows_live = flows;
 				s.flows_max = PRESAGE_MAX_FLOWS;
 				s.flow_pressure = (double)flows / PRESAGE_MAX_FLOWS;
@@ -264,6 +272,7 @@ int main(int argc, char **argv)
 	if (stop_sig)
 		pr_info("received %s, detaching", strsignal(stop_sig));
 	ret = 0;
+	prober_stop(prober);
 	ihm_dp__destroy(dp);
 	pr_info("stopped; maps stay pinned in %s (remove with ihmd --cleanup)", cfg.pin_dir);
 	return ret;

@@ -17,10 +17,10 @@ BINS += $(BUILD)/presage
 
 # The IHM agent.
 IHMD_OBJS := $(BUILD)/user/ihmd.o $(BUILD)/user/config.o $(BUILD)/user/dataplane.o \
-	$(BUILD)/user/health.o
+	$(BUILD)/user/health.o $(BUILD)/user/probe.o
 $(BUILD)/ihmd: $(IHMD_OBJS) $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(IHMD_OBJS) $(BUILD)/libpresage.a $(BPF_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(IHMD_OBJS) $(BUILD)/libpresage.a $(BPF_LIBS) -lm -lpthread
 BINS += $(BUILD)/ihmd
 
 # Loss injection for tests and the lab.
