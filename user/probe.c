@@ -46,6 +46,9 @@ enum { EV_STOP = 1, EV_RX = 2, EV_TXERR = 3 };
 
 enum slot_state { SLOT_FREE = 0, SLOT_INFLIGHT };
 
+/* Probes per target sent back to back after the thread was held up. */
+#define PROBE_CATCH_UP 4
+
 struct probe_slot {
 	uint32_t seq;
 	uint8_t state;
@@ -76,6 +79,7 @@ struct psock {
 	int ifindex;		/* what it is bound to */
 	uint32_t next_key;	/* OPT_ID key the next send gets */
 	uint32_t gen;
+	bool resync;		/* keys out of step: reopen before the next send */
 };
 
 struct plink {
@@ -103,7 +107,7 @@ struct prober {
 	int nlinks;
 	struct plink *links;
 	/* For the summary on stop; only the thread writes them. */
-	uint64_t late, foreign, malformed, tx_user, rx_user, skipped, send_errors;
+	uint64_t late, foreign, malformed, tx_user, rx_user, skipped, send_errors, local_drops;
 };
 
 static uint64_t clock_ns(clockid_t c)
@@ -308,6 +312,7 @@ static int sock_open(struct prober *p, int li, int fam, int ifindex)
 	s->fd = fd;
 	s->ifindex = ifindex;
 	s->next_key = 0;	/* OPT_ID keys of a new socket start at 0 */
+	s->resync = false;
 	s->gen++;
 	return 0;
 }
@@ -432,7 +437,7 @@ static void send_probe(struct prober *p, int li, int ti, uint64_t now)
 	if (!ifindex) {
 		err = -ENODEV;
 		sock_close(p, s);
-	} else if (s->fd < 0 || s->ifindex != ifindex) {
+	} else if (s->fd < 0 || s->ifindex != ifindex || s->resync) {
 		err = sock_open(p, li, t->fam, ifindex);
 	}
 	if (!err) {
@@ -442,7 +447,15 @@ static void send_probe(struct prober *p, int li, int ti, uint64_t now)
 		sl->sent_real = clock_ns(CLOCK_REALTIME);
 		n = sendto(s->fd, buf, len, 0, (struct sockaddr *)&t->sa,
 			   t->fam == FAM4 ? sizeof(t->sa.v4) : sizeof(t->sa.v6));
-		if (n < 0) {
+		if (n < 0 && errno == ENOBUFS) {
+			/* Dropped on the way out by the qdisc or a tc program (NET_XMIT_DROP):
+			 * the probe was built, and got its key, but will not leave. That is
+			 * loss on this interconnect, not a broken link: no log, lost at
+			 * the deadline. */
+			sl->tskey = s->next_key++;
+			sl->sock_gen = s->gen;
+			p->local_drops++;
+		} else if (n < 0) {
 			err = -errno;
 			/* The OPT_ID counter may have moved; a new socket restarts it at 0. */
 			sock_close(p, s);
@@ -573,8 +586,14 @@ static void handle_reply(struct prober *p, int fam, const uint8_t *buf, size_t l
 	}
 	if (!sl->tx_kernel)
 		drain_errqueue(p, id.link, fam);	/* its TX stamp may be queued behind */
-	if (!sl->tx_kernel)
+	if (!sl->tx_kernel) {
 		p->tx_user++;
+		/* Sent, replied, but no TX stamp of its own: if the socket's keys went
+		 * out of step with ours (a send that failed after taking a key), every
+		 * later probe would miss too. A fresh socket starts both at 0. */
+		if (!sl->send_failed && sl->sock_gen == l->sock[fam].gen)
+			l->sock[fam].resync = true;
+	}
 	tx = sl->tx_kernel ? sl->tx_ts : sl->sent_real;
 	sl->state = SLOT_FREE;
 	if (rx_ts < tx || rx_ts - tx > p->timeout_ns) {
@@ -638,8 +657,10 @@ static void *prober_main(void *arg)
 				if (t->next_send_mono <= now) {
 					send_probe(p, li, ti, now);
 					t->nominal_mono += p->interval_ns;
-					/* After a stall, skip the slots missed, do not burst. */
-					while (t->nominal_mono + p->interval_ns <= now) {
+					/* After a short stall the missed probes go out now, so
+					 * the rate stays exact; after a long one (more than
+					 * PROBE_CATCH_UP intervals) they are skipped, not burst. */
+					while (t->nominal_mono + PROBE_CATCH_UP * p->interval_ns <= now) {
 						t->nominal_mono += p->interval_ns;
 						p->skipped++;
 					}
@@ -851,10 +872,12 @@ void prober_stop(struct prober *p)
 			pr_warn("probe: cannot wake the probing thread: %s", strerror(errno));
 		pthread_join(p->thread, NULL);
 		pr_info("probe: stopped; %llu late replies discarded, %llu foreign and %llu malformed "
-			"echo replies ignored, %llu send errors, %llu send slots skipped after stalls, "
+			"echo replies ignored, %llu send errors, %llu dropped by the local qdisc/tc, "
+			"%llu send slots skipped after stalls, "
 			"user-space clock used for %llu TX and %llu RX time stamps",
 			(unsigned long long)p->late, (unsigned long long)p->foreign,
 			(unsigned long long)p->malformed, (unsigned long long)p->send_errors,
+			(unsigned long long)p->local_drops,
 			(unsigned long long)p->skipped, (unsigned long long)p->tx_user,
 			(unsigned long long)p->rx_user);
 	}

@@ -55,8 +55,9 @@
  * Rate. One probe per target per probe-interval, exact in the long run: the
  * nominal schedule advances by the interval, each send is at nominal plus a
  * random 0-10 % of the interval, and targets start at evenly spread phases,
- * so targets are not probed in lockstep. After a stall longer than an
- * interval, missed slots are skipped rather than sent in a burst.
+ * so targets are not probed in lockstep. If the thread is held up (a busy
+ * machine), up to PROBE_CATCH_UP (4) missed probes per target go out at once
+ * so the rate stays exact; older ones are skipped (counted), never a burst.
  *
  * Per tick: sent, replies, lost, loss = lost / (lost + replies) (NaN when
  * nothing settled), RTT min, mean, p90 (nearest rank over the exact
