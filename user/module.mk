@@ -28,3 +28,9 @@ $(BUILD)/presage-dropper: $(BUILD)/user/dropper.o $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm
 BINS += $(BUILD)/presage-dropper
+
+# Unit test of the probe module's pure parts (RTT summary, echo codec).
+$(BUILD)/tests/t-probe-stats: $(BUILD)/tests/t-probe-stats.o $(BUILD)/user/probe.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm -lpthread
+TEST_BINS += $(BUILD)/tests/t-probe-stats
