@@ -37,6 +37,12 @@ v6 = next(l.split()[1] for l in open("/proc/net/snmp6") if l.split()[0] == k6)
 print(int(time.time() * 1000), rows[1][rows[0].index(k4[4:])], v6)' "$2" "$3"
 }
 
+# "TIME_MS TX_PACKETS" of interface IFACE in namespace NS, read together.
+iftx() {
+	ip netns exec "$1" python3 -c '
+import sys, time
+print(int(time.time() * 1000), open("/sys/class/net/%s/statistics/tx_packets" % sys.argv[1]).read().strip())' "$2"
+}
 # Summary of the agent's probe fields for LINK over ticks with T0 <= ts_ms <= T1.
 # Prints shell assignments: ticks, dt (sum of interval_s), sent, lost, replies,
 # rtt_ticks (ticks with an RTT), rtt_mean (reply-weighted mean of rtt_avg_ms),
@@ -187,11 +193,9 @@ check "no_loss_ipv4_and_ipv6_requests_reach_target" "abs(d4 - span / 100 * 2) <=
 "$BUILD/presage-dropper" --netns "$NS_R" attach r-ic1 100
 dr0=$("$BUILD/presage-dropper" --netns "$NS_R" show r-ic1)
 sleep 1.2 # probes sent before the drop settle: timeout 500 ms, then a whole tick
-w0=$(now_ms)
-tx0_ic0=$(ip -n "$NS_R" -s -j link show r-ic0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])')
+read -r w0 tx0_ic0 < <(iftx "$NS_R" r-ic0)
 sleep 3
-tx1_ic0=$(ip -n "$NS_R" -s -j link show r-ic0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])')
-w1=$(now_ms)
+read -r w1 tx1_ic0 < <(iftx "$NS_R" r-ic0)
 dr1=$("$BUILD/presage-dropper" --netns "$NS_R" show r-ic1)
 "$BUILD/presage-dropper" --netns "$NS_R" detach r-ic1
 export dropped=$(python3 -c 'import json,sys; print(json.loads(sys.argv[2])["dropped"] - json.loads(sys.argv[1])["dropped"])' "$dr0" "$dr1")
