@@ -26,6 +26,7 @@
 #include "log.h"
 #include "netns.h"
 #include "nlmon.h"
+#include "probe.h"
 
 static volatile sig_atomic_t stop_sig;
 
@@ -143,6 +144,7 @@ int main(int argc, char **argv)
 	struct ihm_dp *dp = NULL;
 	struct nlmon *nl = NULL;
 	struct event_sink sink = { .cfg = &cfg };
+	struct prober *prober = NULL;
 	uint64_t gen, next_tick, last_read = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -228,6 +230,12 @@ int main(int argc, char **argv)
 	if (ihm_dp__attach_all(dp) == 0)
 		pr_warn("no interconnect could be attached yet; running, and attaching each one "
 			"when its interface appears");
+	prober = prober_start(&cfg);
+	if (!prober) {
+		nlmon_stop(nl);
+		ihm_dp__destroy(dp);
+		return 1;
+	}
 	pr_info("started: %d interconnect(s), tick %.3fs, maps pinned in %s", cfg.nlinks,
 		(double)cfg.tick_ns / 1e9, cfg.pin_dir);
 
@@ -282,6 +290,7 @@ int main(int argc, char **argv)
 				s.ts_ms = ts_ms;
 				health_compute(&s, have_prev[i] ? &prev[i] : &cur[k], &cur[k], dt,
 					       lc->capacity_bps);
+				prober_collect(prober, i, &s);
 				s.flows_live = flows;
 				s.flows_max = PRESAGE_MAX_FLOWS;
 				s.flow_pressure = (double)flows / PRESAGE_MAX_FLOWS;
@@ -329,6 +338,7 @@ int main(int argc, char **argv)
 		pr_info("received %s, detaching", strsignal(stop_sig));
 	ret = 0;
 	nlmon_stop(nl);
+	prober_stop(prober);
 	ihm_dp__destroy(dp);
 	pr_info("stopped; maps stay pinned in %s (remove with ihmd --cleanup)", cfg.pin_dir);
 	return ret;
