@@ -143,7 +143,13 @@ static __always_inline void record_rtt(__u32 link_id, __u64 rtt, bool handshake,
 			h->win_max_ns = rtt;
 	}
 	b = hist_bucket(rtt);
-	/* Redundant for the verifier's sake: hist_bucket() never exceeds it. */
+	/*
+	 * Redundant for the verifier's sake: hist_bucket() never exceeds it.
+	 * clang proves that and drops the check, which Linux 6.1's verifier
+	 * needs (it loses the bound that hist_bucket()'s own branch sets when
+	 * clang spills rtt to the stack first); the barrier keeps it.
+	 */
+	barrier_var(b);
 	if (b < HIST_BUCKETS)
 		h->buckets[b]++;
 }
@@ -230,7 +236,19 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 	}
 	olen = thl - sizeof(th);
 	if (olen > 0 && olen <= 40) {
-		if (pkt_load(p, egress, l4_off + sizeof(th), opt, olen)) {
+		/*
+		 * Linux 6.1's verifier loses the range of olen: clang spills it
+		 * before the checks above, and 6.1 neither links a spilled
+		 * scalar to its register nor learns olen >= 1 from olen != 0,
+		 * so the load was refused ("R4 min value is negative").
+		 * Restate 1..64 in the length register itself (olen is 4..40,
+		 * so this is olen); the barrier keeps clang from folding it.
+		 */
+		__u32 n = olen;
+
+		barrier_var(n);
+		n = ((n - 1) & 63) + 1;
+		if (pkt_load(p, egress, l4_off + sizeof(th), opt, n)) {
 			st->bad_l4++;
 			return;
 		}
