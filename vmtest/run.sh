@@ -84,7 +84,7 @@ INITRD=$BUILD/vmtest/initramfs-$KVER.cpio.gz
 mkdir -p "$OUT"
 # Rebuilt each run: cheap (about a second) and never stale.
 vmtest/mkinitramfs.sh "$KVER" "$MODDIR" "$INITRD" >/dev/null || exit 1
-RES=$(mktemp -d "$ROOT/$OUT/results.XXXXXX")
+RES=$(mktemp -d "$(cd "$OUT" && pwd)/results.XXXXXX")
 trap 'rm -rf "$RES"' EXIT
 
 tests_csv=$(IFS=,; echo "${TESTS[*]}")
