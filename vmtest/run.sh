@@ -128,7 +128,8 @@ for name in "${TESTS[@]}"; do
 	pass=$((pass + np)) fail=$((fail + nf)) skip=$((skip + ns))
 	if [ "$nf" -gt 0 ]; then status=FAIL; elif [ "$ns" -gt 0 ] && [ "$np" -eq 0 ]; then status=SKIP; else status=ok; fi
 	printf '%-6s %-20s %4d passed %3d failed %3d skipped  %6ss   (log: %s)\n' "$status" "$name" "$np" "$nf" "$ns" "$(cat "$RES/$name.time")" "$OUT/$name.log"
-	grep -E '^(FAIL|SKIP): ' "$log" | sed "s/^\(FAIL\|SKIP\): /\1: $name: /"
+	# Sub-results named after their test (the guest's own lines already are).
+	awk -v n="$name" '/^(FAIL|SKIP): / { r = substr($0, 7); if (index(r, n ": ") != 1) r = n ": " r; print substr($0, 1, 6) r }' "$log"
 	grep '^# ' "$log" | sed 's/^/    /'
 	cp -f "$log" "$OUT/$name.log"
 done
