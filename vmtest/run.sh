@@ -11,7 +11,7 @@
 #                          /boot/vmlinuz-6.1.*; also $KERNEL)
 #   -m, --modules DIR      its modules (default: /lib/modules/<its version>)
 #       --full             run the tests' full variants (default: PRESAGE_QUICK=1)
-#   -t, --timeout SEC      the whole VM's time limit (default 900)
+#   -t, --timeout SEC      the whole VM's time limit (default 600)
 #   -h, --help
 # TEST: tests/NAME.sh or $BUILD/tests/NAME, run in the guest in this order
 # (default: t-bpf-prog t-ihm-netns t-ihm-coexist).
@@ -27,7 +27,7 @@ BUILD=${BUILD:-build}
 KERNEL=${KERNEL:-}
 MODDIR=
 QUICK=1
-TIMEOUT=900
+TIMEOUT=600
 PER_TEST=420
 TESTS=()
 
