@@ -39,6 +39,18 @@ struct {
 /* Per-flow sampling limit: at most one TSval recorded per flow per interval. */
 const volatile __u64 ts_min_interval_ns = PRESAGE_TS_MIN_INTERVAL_NS;
 
+/*
+ * A timed TSval waits for its echo this long before a newer one may replace
+ * it (an echo that never comes: the reverse path bypasses presage). Before,
+ * a newer TSval replaced it after ts_min_interval_ns, so with an RTT above
+ * 10 ms under steady sending the echo always found a newer value and nearly
+ * no sample was taken (seen in vmtest: cubic filling a 50 ms TBF queue, 1
+ * sample where ping saw 50 ms; the host's BBR kept its RTT under 10 ms).
+ */
+#ifndef PRESAGE_TS_PENDING_MAX_NS
+#define PRESAGE_TS_PENDING_MAX_NS 1000000000ULL
+#endif
+
 /* ifindex -> link id. Written by the agent at attach time. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -143,7 +155,13 @@ static __always_inline void record_rtt(__u32 link_id, __u64 rtt, bool handshake,
 			h->win_max_ns = rtt;
 	}
 	b = hist_bucket(rtt);
-	/* Redundant for the verifier's sake: hist_bucket() never exceeds it. */
+	/*
+	 * Redundant for the verifier's sake: hist_bucket() never exceeds it.
+	 * clang proves that and drops the check, which Linux 6.1's verifier
+	 * needs (it loses the bound that hist_bucket()'s own branch sets when
+	 * clang spills rtt to the stack first); the barrier keeps it.
+	 */
+	barrier_var(b);
 	if (b < HIST_BUCKETS)
 		h->buckets[b]++;
 }
@@ -230,7 +248,19 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 	}
 	olen = thl - sizeof(th);
 	if (olen > 0 && olen <= 40) {
-		if (pkt_load(p, egress, l4_off + sizeof(th), opt, olen)) {
+		/*
+		 * Linux 6.1's verifier loses the range of olen: clang spills it
+		 * before the checks above, and 6.1 neither links a spilled
+		 * scalar to its register nor learns olen >= 1 from olen != 0,
+		 * so the load was refused ("R4 min value is negative").
+		 * Restate 1..64 in the length register itself (olen is 4..40,
+		 * so this is olen); the barrier keeps clang from folding it.
+		 */
+		__u32 n = olen;
+
+		barrier_var(n);
+		n = ((n - 1) & 63) + 1;
+		if (pkt_load(p, egress, l4_off + sizeof(th), opt, n)) {
 			st->bad_l4++;
 			return;
 		}
@@ -301,7 +331,9 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 		} else if (ts == TCPOPT_TS) {
 			/* SYNs are timed by the handshake; timing their TSval too would count twice. */
 			if (!fs->ts_pending || fs->ts_val != tsval) {
-				if (now - fs->ts_last_ns >= ts_min_interval_ns) {
+				if (now - fs->ts_last_ns >= ts_min_interval_ns &&
+				    (!fs->ts_pending ||
+				     now - fs->ts_time_ns >= PRESAGE_TS_PENDING_MAX_NS)) {
 					fs->ts_val = tsval;
 					fs->ts_time_ns = now;
 					fs->ts_last_ns = now;
@@ -332,6 +364,14 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 				fs->ts_pending = 0;
 				record_rtt(fs->ts_link, now - fs->ts_time_ns, false,
 					   fs->ts_link != link_id);
+			} else if (ts == TCPOPT_TS && fs->ts_pending && fs->ts_side != side &&
+				   (__s32)(tsecr - fs->ts_val) > 0) {
+				/*
+				 * The receiver echoed a later TSval (a delayed ACK
+				 * echoes the oldest unacknowledged segment's), so
+				 * the timed one's echo is gone: time the next.
+				 */
+				fs->ts_pending = 0;
 			}
 		}
 	}

@@ -15,7 +15,7 @@ PKGS=(
 	bind9 bind9-utils bind9-dnsutils knot knot-dnsutils bird2 nginx-light
 	rsync rdiff prometheus
 	# vmtest
-	qemu-system-x86 busybox-static linux-image-amd64
+	qemu-system-x86 busybox-static linux-image-amd64 file cpio
 )
 
 missing=()

@@ -7,6 +7,8 @@
 # A test reports sub-results as lines "PASS: name", "FAIL: name: why" or
 # "SKIP: name: why"; a test that prints none of these counts as one result
 # by its exit status (0 pass, 77 skip, anything else fail).
+# A line "SUMMARY: text" in a test's output is repeated at the end (vmtest
+# prints the guest kernel and its counts this way).
 # Output of each test goes to $BUILD/test-logs/<test>.log; a failing test's
 # log tail is shown. Ends with one line: "N passed, N failed, N skipped".
 #
@@ -37,7 +39,7 @@ for t in tests/t-*.sh "$BUILD"/tests/t-*; do
 done
 
 pass=0 fail=0 skip=0
-failed=() skipped=()
+failed=() skipped=() summaries=()
 start_all=$(date +%s)
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
@@ -77,6 +79,8 @@ for t in "${tests[@]}"; do
 		tail -n 25 "$log" | sed 's/^/         | /'
 	fi
 	while IFS= read -r l; do skipped+=("${l#SKIP: }"); done < <(grep '^SKIP: ' "$log")
+	# A test's own one-line summary (vmtest: guest kernel and counts).
+	while IFS= read -r l; do summaries+=("${l#SUMMARY: }"); done < <(grep '^SUMMARY: ' "$log")
 done
 
 echo
@@ -85,6 +89,7 @@ if [ ${#skipped[@]} -gt 0 ]; then
 	printf '  %s\n' "${skipped[@]}"
 fi
 [ ${#failed[@]} -gt 0 ] && echo "failed tests: ${failed[*]}"
+[ ${#summaries[@]} -gt 0 ] && printf '%s\n' "${summaries[@]}"
 echo "total time: $(( $(date +%s) - start_all ))s"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ] && [ $((pass + skip)) -gt 0 ]

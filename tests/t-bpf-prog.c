@@ -216,6 +216,39 @@ static struct step steps[] = {
 	    .opts = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 200 }, .optlen = 12 },
 	  .exp = { .rtt_ts_samples = 1, .rtt_asym = 1 }, .exp1 = { .rx_packets = 1 }, .rtt0 = 1,
 	  .rtt_min_ms = 12 },
+	/*
+	 * --- one timed TSval at a time: a newer one does not replace it while
+	 * its echo may still come (RTT above the sampling interval), and an echo
+	 * of a later TSval ends the wait without a sample ---
+	 */
+	{ "ts_out_timed", TC, 0,
+	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1301, .ack = 5001,
+	    .opts = { 1, 1, 8, 10, 0, 0, 1, 0x2c, 0, 0, 0, 9 }, .optlen = 12 }, /* TSval 300 */
+	  .sleep_ms = 12, .exp = { .tx_packets = 1 } },
+	{ "ts_out_newer_waits_for_pending_echo", TC, 0,
+	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1301, .ack = 5001,
+	    .opts = { 1, 1, 8, 10, 0, 0, 1, 0x2d, 0, 0, 0, 9 }, .optlen = 12 }, /* TSval 301 */
+	  .sleep_ms = 12, .exp = { .tx_packets = 1, .ts_sampled_skip = 1 } },
+	{ "ts_in_echo_longer_than_interval_sample", XDP, 0,
+	  { .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 5001, .ack = 1301,
+	    .opts = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 1, 0x2c }, .optlen = 12 }, /* TSecr 300 */
+	  .exp = { .rx_packets = 1, .rtt_ts_samples = 1 }, .rtt0 = 1, .rtt_min_ms = 12 },
+	{ "ts_out_timed_again", TC, 0,
+	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1301, .ack = 5001,
+	    .opts = { 1, 1, 8, 10, 0, 0, 1, 0x90, 0, 0, 0, 9 }, .optlen = 12 }, /* TSval 400 */
+	  .sleep_ms = 12, .exp = { .tx_packets = 1 } },
+	{ "ts_in_later_echo_ends_wait_no_sample", XDP, 0,
+	  { .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 5001, .ack = 1301,
+	    .opts = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 1, 0x91 }, .optlen = 12 }, /* TSecr 401 */
+	  .exp = { .rx_packets = 1 } },
+	{ "ts_out_timed_after_wait_ended", TC, 0,
+	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1301, .ack = 5001,
+	    .opts = { 1, 1, 8, 10, 0, 0, 1, 0x92, 0, 0, 0, 9 }, .optlen = 12 }, /* TSval 402 */
+	  .sleep_ms = 12, .exp = { .tx_packets = 1 } },
+	{ "ts_in_echo_after_wait_ended_sample", XDP, 0,
+	  { .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 5001, .ack = 1301,
+	    .opts = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 1, 0x92 }, .optlen = 12 }, /* TSecr 402 */
+	  .exp = { .rx_packets = 1, .rtt_ts_samples = 1 }, .rtt0 = 1 },
 	/* --- loss --- */
 	{ "retrans_tx_same_seq", TC, 0,
 	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1101, .ack = 5001,

@@ -28,7 +28,8 @@ status=$(XL status r-ic0 2>&1)
 if grep -q "presage_xdp" <<<"$status" && grep -q "other_xdp" <<<"$status"; then
 	pass "both_programs_in_dispatcher"
 else fail "both_programs_in_dispatcher: $status"; fi
-other() { bpftool -j map dump name other_count | python3 -c 'import json,sys; print(sum(v["value"] for e in json.load(sys.stdin) for v in e["values"]))'; }
+# bpftool -j gives raw bytes in "values" and the BTF-decoded numbers in "formatted".
+other() { bpftool -j map dump name other_count | python3 -c 'import json,sys; print(sum(v["value"] for e in json.load(sys.stdin) for v in e["formatted"]["values"]))'; }
 o0=$(other); p0=$(stats_field rx_packets)
 ip netns exec "$NS_C" ping -c 20 -i 0.05 -q 10.10.2.2 >/dev/null
 o1=$(other); p1=$(stats_field rx_packets)

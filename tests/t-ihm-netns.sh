@@ -8,6 +8,9 @@
 #  - kill -9 and restart: maps reused, counters continue, one attachment
 #  - an interface that disappears and comes back
 #  - SIGTERM detaches everything
+# PRESAGE_QUICK=1 (set by vmtest, where the CPU is emulated) runs the loss
+# check at one rate (4 %) for 3 s instead of 1 % and 4 % for 5 s each, and
+# skips telling the two rates apart; everything else is the same.
 set -u
 cd "$(dirname "$0")/.."
 source tests/lib/topo.sh
@@ -38,7 +41,7 @@ for l in "$NS_C:c0" "$NS_R:r-lan" "$NS_R:r-ic0" "$NS_S:s0"; do
 done
 ip netns exec "$NS_S" python3 $L/tcpload.py udpsink 9000 & PIDS+=($!)
 ip netns exec "$NS_C" python3 $L/tcpload.py udpsink 9001 & PIDS+=($!)
-sleep 0.5
+wait_listen "$NS_S" 9000 udp; wait_listen "$NS_C" 9001 udp
 tx0=$(stats_field tx_bytes); rx0=$(stats_field rx_bytes)
 txp0=$(stats_field tx_packets); rxp0=$(stats_field rx_packets)
 # Ground truth: the interface's own counters. With an XDP program on a veth,
@@ -71,7 +74,7 @@ else fail "packets_match_interface_within_1pct"; fi
 # ---- RTT under a TBF bottleneck with load, against ping
 ip netns exec "$NS_S" taskset -c 0 python3 $L/tcpload.py sink 5201 & PIDS+=($!)
 ip netns exec "$NS_R" tc qdisc add dev r-ic0 root tbf rate 20mbit burst 16kb latency 50ms
-sleep 0.3
+wait_listen "$NS_S" 5201
 ip netns exec "$NS_C" python3 $L/tcpload.py send 10.10.2.2 5201 9 >/dev/null & LOADPID=$!
 sleep 2 # let the queue build
 t0=$(now_ms)
@@ -107,14 +110,16 @@ PIN="taskset -c 0"
 export NSTAT_HISTORY=$TMP/nstat.history
 "$BUILD/presage-dropper" --netns "$NS_R" attach r-ic0 1 --tcp-data
 declare -A MEAS
-for pct in 1 4; do
+RATES="1 4" SEND_S=5
+[ "${PRESAGE_QUICK:-0}" = 1 ] && RATES=4 SEND_S=3
+for pct in $RATES; do
 	"$BUILD/presage-dropper" --netns "$NS_R" set r-ic0 $pct
 	d0=$("$BUILD/presage-dropper" --netns "$NS_R" show r-ic0)
 	sleep 0.6
 	ip netns exec "$NS_C" nstat -n
 	r0=$(stats_field tx_tcp_retrans)
 	t0=$(now_ms)
-	ip netns exec "$NS_C" $PIN python3 $L/tcpload.py send 10.10.2.2 5201 5 >/dev/null
+	ip netns exec "$NS_C" $PIN python3 $L/tcpload.py send 10.10.2.2 5201 $SEND_S >/dev/null
 	sleep 1.2
 	t1=$(now_ms)
 	r1=$(stats_field tx_tcp_retrans)
@@ -133,7 +138,9 @@ for pct in 1 4; do
 	else fail "retrans_count_matches_sender_${pct}pct"; fi
 done
 "$BUILD/presage-dropper" --netns "$NS_R" detach r-ic0
-if python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) > 2*float(sys.argv[1]) else 1)' "${MEAS[1]}" "${MEAS[4]}"; then
+if [ -z "${MEAS[1]:-}" ]; then
+	skip "retrans_rate_tells_1pct_from_4pct: PRESAGE_QUICK=1 measures one loss rate"
+elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) > 2*float(sys.argv[1]) else 1)' "${MEAS[1]}" "${MEAS[4]}"; then
 	pass "retrans_rate_tells_1pct_from_4pct"
 else fail "retrans_rate_tells_1pct_from_4pct"; fi
 

@@ -24,6 +24,11 @@ skip() { echo "SKIP: $*"; }
 info() { echo "# $*"; }
 
 topo_cleanup() {
+	# A failed test shows what the agent said.
+	if [ "${FAILED:-0}" != 0 ] && [ -s "$TMP/agent.log" ]; then
+		echo "# --- last lines of the agent's log:"
+		tail -n 30 "$TMP/agent.log" | sed 's/^/#   /'
+	fi
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	sleep 0.3
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
@@ -72,16 +77,35 @@ EOC
 
 # Start the agent in the router; JSON samples to $TMP/agent.json.
 agent_start() {
+	local n0 deadline
+	# A restart appends to the same log: wait for one more "started:".
+	n0=$(grep -c "started:" "$TMP/agent.log" 2>/dev/null)
 	"$BUILD/ihmd" -c "$TMP/ihmd.conf" --netns "$NS_R" -j "$@" >>"$TMP/agent.json" 2>>"$TMP/agent.log" &
 	AGENT_PID=$!
 	PIDS+=("$AGENT_PID")
-	# Attached when the log says so.
-	for _ in $(seq 1 50); do
-		grep -q "started:" "$TMP/agent.log" 2>/dev/null && return 0
+	# Attached when the log says so. A generous deadline: loading takes
+	# seconds under load, and several under the vmtest VM's emulated CPU.
+	deadline=$(($(date +%s) + 60))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		[ "$(grep -c "started:" "$TMP/agent.log" 2>/dev/null)" -gt "${n0:-0}" ] && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	echo "agent did not start:"; cat "$TMP/agent.log"
+	return 1
+}
+
+# Wait until a server in namespace $1 listens on port $2 (tcp or udp: $3).
+# A fixed sleep is not enough on a loaded machine or in the vmtest VM, where
+# python takes seconds to start; a sender that comes first is refused.
+wait_listen() {
+	local deadline=$(($(date +%s) + 30)) flag=-Hltn
+	[ "${3:-tcp}" = udp ] && flag=-Hlun
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		[ -n "$(ip netns exec "$1" ss $flag "sport = :$2")" ] && return 0
+		sleep 0.1
+	done
+	echo "# nothing listens on ${3:-tcp} port $2 in $1 after 30 s"
 	return 1
 }
 
