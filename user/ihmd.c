@@ -19,12 +19,14 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "api.h"
 #include "config.h"
 #include "dataplane.h"
 #include "health.h"
 #include "json.h"
 #include "log.h"
 #include "netns.h"
+#include "store.h"
 
 static volatile sig_atomic_t stop_sig;
 
@@ -92,7 +94,10 @@ int main(int argc, char **argv)
 	static struct ihm_config cfg;
 	static struct link_reading prev[CFG_MAX_LINKS], cur[CFG_MAX_LINKS];
 	static bool have_prev[CFG_MAX_LINKS];
+	static struct health_sample samples[CFG_MAX_LINKS];
 	struct health_sample s;
+	struct store *store = NULL;
+	struct api *api = NULL;
 	bool json = false, quiet = false, check = false, cleanup = false;
 	long count = -1, printed = 0;
 	int verbose = 0, c, err, ret = 1;
@@ -162,14 +167,32 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	dp = ihm_dp__open(&cfg);
-	if (!dp)
+	/* The health API (in the agent's namespace). Without it the controller
+	 * cannot see this agent, so a busy port or a bad certificate is fatal. */
+	store = store_new(&cfg);
+	if (!store) {
+		pr_err("cannot keep %u samples of %d interconnect(s) in memory: %s; lower 'history'",
+		       cfg.history, cfg.nlinks, strerror(errno));
 		return 1;
+	}
+	if (cfg.listen[0] && !(api = api_start(&cfg, store))) {
+		store_free(store);
+		return 1;
+	}
+	dp = ihm_dp__open(&cfg);
+	if (!dp) {
+		api_stop(api);
+		store_free(store);
+		return 1;
+	}
 	if (ihm_dp__attach_all(dp) == 0)
 		pr_warn("no interconnect could be attached yet; running, and attaching each one "
 			"when its interface appears");
 	pr_info("started: %d interconnect(s), tick %.3fs, maps pinned in %s", cfg.nlinks,
 		(double)cfg.tick_ns / 1e9, cfg.pin_dir);
+	snprintf(errbuf, sizeof(errbuf), "pid %d, %d interconnect(s), tick %.3fs", (int)getpid(),
+		 cfg.nlinks, (double)cfg.tick_ns / 1e9);
+	store_event(store, 0, "agent-start", NULL, errbuf);
 
 	/* A generation no earlier process used, so stale windows never match. */
 	gen = now_ns(CLOCK_REALTIME);
@@ -223,6 +246,7 @@ int main(int argc, char **argv)
 				s.flows_live = flows;
 				s.flows_max = PRESAGE_MAX_FLOWS;
 				s.flow_pressure = (double)flows / PRESAGE_MAX_FLOWS;
+				samples[k] = s;
 				if (!quiet) {
 					if (json)
 						health_json(&w, &s);
@@ -237,6 +261,7 @@ int main(int argc, char **argv)
 					fputc('\n', stdout);
 			}
 			fflush(stdout);
+			store_push(store, samples, cur, n);
 			printed++;
 		}
 		for (int k = 0; k < n && !err; k++) {
@@ -263,7 +288,12 @@ int main(int argc, char **argv)
 	}
 	if (stop_sig)
 		pr_info("received %s, detaching", strsignal(stop_sig));
+	snprintf(errbuf, sizeof(errbuf), "%s", stop_sig ? strsignal(stop_sig) : "--count reached");
+	/* In memory only: a client sees it only if it asks before the API stops. */
+	store_event(store, 0, "agent-stop", NULL, errbuf);
 	ret = 0;
+	api_stop(api);
+	store_free(store);
 	ihm_dp__destroy(dp);
 	pr_info("stopped; maps stay pinned in %s (remove with ihmd --cleanup)", cfg.pin_dir);
 	return ret;
