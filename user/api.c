@@ -607,6 +607,8 @@ struct api *api_start(const struct ihm_config *cfg, struct store *st)
 	if (gethostname(a->hostname, sizeof(a->hostname) - 1))
 		snprintf(a->hostname, sizeof(a->hostname), "unknown");
 
+	/* First, or libmicrohttpd prints its option parsing messages itself. */
+	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL };
 	if (cfg->tls_cert[0]) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			pr_err("health API: tls-cert is set but this libmicrohttpd (%s) was built without HTTPS; install one with GnuTLS or remove tls-cert/tls-key",
@@ -636,7 +638,6 @@ struct api *api_start(const struct ihm_config *cfg, struct store *st)
 	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, API_CONN_MEMORY, NULL };
 	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S, NULL };
 	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL };
-	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL };
 	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
 	mhd_starting = 1;

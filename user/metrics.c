@@ -179,8 +179,9 @@ void metrics_write(FILE *f, const struct store_snapshot *sn, const char *version
 
 	GAUGE("presage_link_attached", "1 when the data plane is attached to the interface", 1,
 	      !strcmp(s->state, "attached"));
-	GAUGE("presage_link_capacity_bits_per_second", "Configured capacity of the interconnect",
-	      s->capacity_bps > 0, s->capacity_bps);
+	GAUGE("presage_link_capacity_bytes_per_second",
+	      "Configured capacity of the interconnect (the config's bit/s over 8)",
+	      s->capacity_bps > 0, (double)s->capacity_bps / 8);
 	COUNTER_RX_TX("presage_bytes_total", "Bytes seen on the wire (rx: arrived, tx: left)",
 		      rx_bytes, tx_bytes);
 	COUNTER_RX_TX("presage_packets_total", "Packets seen on the wire (rx: arrived, tx: left)",
@@ -204,14 +205,14 @@ void metrics_write(FILE *f, const struct store_snapshot *sn, const char *version
 		r->st.flow_insert_fail);
 	write_rtt_histogram(f, sn);
 
-	family(f, "presage_throughput_bits_per_second", "gauge", "Wire rate over the latest tick");
+	family(f, "presage_throughput_bytes_per_second", "gauge", "Wire rate over the latest tick");
 	for (int i = 0; i < sn->nlinks; i++) {
 		if (!sn->latest[i].link[0])
 			continue;
-		series(f, "presage_throughput_bits_per_second", &sn->links[i], "direction", "rx");
-		val_dbl(f, sn->latest[i].rx_bps);
-		series(f, "presage_throughput_bits_per_second", &sn->links[i], "direction", "tx");
-		val_dbl(f, sn->latest[i].tx_bps);
+		series(f, "presage_throughput_bytes_per_second", &sn->links[i], "direction", "rx");
+		val_dbl(f, sn->latest[i].rx_bps / 8);
+		series(f, "presage_throughput_bytes_per_second", &sn->links[i], "direction", "tx");
+		val_dbl(f, sn->latest[i].tx_bps / 8);
 	}
 	GAUGE("presage_utilization_ratio",
 	      "Higher of rx and tx rate over capacity, latest tick (absent without a capacity)", 1,
