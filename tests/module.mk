@@ -19,3 +19,10 @@ $(BUILD)/bench/bench-bpf: $(BUILD)/tests/bench/bench-bpf.o $(BUILD)/libpresage.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
 BENCH_BINS += $(BUILD)/bench/bench-bpf
+
+# The health API's store and metrics formatting (no network).
+$(BUILD)/tests/t-api-store: $(BUILD)/tests/t-api-store.o $(BUILD)/user/store.o \
+		$(BUILD)/user/metrics.o $(BUILD)/user/config.o $(BUILD)/user/health.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lpthread -lm
+TEST_BINS += $(BUILD)/tests/t-api-store
