@@ -68,7 +68,7 @@ static void val_u64(FILE *f, uint64_t v)
 
 static void val_dbl(FILE *f, double v)
 {
-	fprintf(f, "%.17g\n", v);
+	fprintf(f, "%.15g\n", v);
 }
 
 /* One counter family over every link, from a reading's field. */
