@@ -53,6 +53,9 @@ static void usage(FILE *f)
 		"                      interfaces and remove the pinned maps, then exit\n"
 		"  -v, --verbose       more log output (twice: debug, with libbpf's messages)\n"
 		"  -h, --help          this help\n\n"
+		"The health API (GET /v1/health, /v1/history, /v1/events, /metrics) listens\n"
+		"on the config's 'listen' address (default " CFG_DEFAULT_LISTEN ", 'off' to\n"
+		"disable), in the --netns namespace; see docs/health-api.md.\n"
 		"Maps are pinned under the config's pin-dir (default " PRESAGE_PIN_DIR "),\n"
 		"e.g. bpftool map dump pinned " PRESAGE_PIN_DIR "/link_stats\n");
 }

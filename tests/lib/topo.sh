@@ -72,12 +72,16 @@ EOC
 
 # Start the agent in the router; JSON samples to $TMP/agent.json.
 agent_start() {
+	# The log is appended to across restarts: wait for one more "started:"
+	# line than there was, not for any (a restart would return at once).
+	local n0
+	n0=$(grep -c "started:" "$TMP/agent.log" 2>/dev/null)
 	"$BUILD/ihmd" -c "$TMP/ihmd.conf" --netns "$NS_R" -j "$@" >>"$TMP/agent.json" 2>>"$TMP/agent.log" &
 	AGENT_PID=$!
 	PIDS+=("$AGENT_PID")
 	# Attached when the log says so.
 	for _ in $(seq 1 50); do
-		grep -q "started:" "$TMP/agent.log" 2>/dev/null && return 0
+		[ "$(grep -c "started:" "$TMP/agent.log" 2>/dev/null)" -gt "${n0:-0}" ] && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.1
 	done
