@@ -129,6 +129,8 @@ check metrics_rtt_histogram_consistent python3 $L/apiclient.py histcheck "$TMP/m
 check unknown_path_404 test "$(get "http://$A/v1/nope")" = 404
 check unknown_path_json_error jq_py 'sys.exit(0 if "no such path" in d["error"] else 1)'
 check post_405_with_allow bash -c "[ \"\$($R curl -s -o /dev/null -D - -X POST -d x=1 http://$A/v1/health | tee $TMP/h405 | head -1 | cut -d' ' -f2)\" = 405 ] && grep -qi '^allow: GET, HEAD' $TMP/h405"
+check get_with_body_400 test "$(get -X GET -d x=1 "http://$A/v1/health")" = 400
+check keep_alive_reuses_connection bash -c "$R curl -sv -o /dev/null -o /dev/null http://$A/v1/health http://$A/metrics 2>&1 | grep -q 'Re-using existing connection'"
 check delete_405 test "$(get -X DELETE "http://$A/metrics")" = 405
 check head_200_no_body bash -c "[ \"\$($R curl -s -I -o /dev/null -w '%{http_code}' http://$A/v1/health)\" = 200 ]"
 for q in "since=abc" "since=-1" "since=1e3" "since=99999999999999999999" "since=" "since" "since=1&since=2" "bogus=1"; do

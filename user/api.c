@@ -426,11 +426,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	char why[512];
 	const char *bad;
 
+	static int seen;
+	bool first = *req_cls == NULL;
+
 	/* A body (on a method we refuse anyway) is dropped unread. */
 	if (*upload_data_size) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	*req_cls = &seen;
+	/*
+	 * libmicrohttpd closes the connection after a response queued on the
+	 * first call (before it knows the request has no body). Good requests
+	 * are answered on the second call, so keep-alive works for them; errors
+	 * are answered at once and close the connection.
+	 */
+	if (first && (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)))
+		goto answer;
+	if (first && (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) ||
+		      MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						  MHD_HTTP_HEADER_TRANSFER_ENCODING)))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
+				   "a %s request has no body: send no Content-Length or Transfer-Encoding",
+				   method);
+	if (first)
+		return MHD_YES;
+answer:
 	if (a->verify_client && (bad = client_cert_problem(c, why, sizeof(why)))) {
 		pr_debug("refused a client: %s", bad);
 		return reply_error(c, MHD_HTTP_FORBIDDEN, NULL, "%s", bad);
