@@ -20,6 +20,13 @@ $(BUILD)/bench/bench-bpf: $(BUILD)/tests/bench/bench-bpf.o $(BUILD)/libpresage.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
 BENCH_BINS += $(BUILD)/bench/bench-bpf
 
+# nlmon's route table and its accounting, fed crafted rtnetlink messages.
+$(BUILD)/tests/t-nlmon-table: $(BUILD)/tests/t-nlmon-table.o $(BUILD)/user/nlmon.o \
+		$(BUILD)/user/nltab.o $(BUILD)/user/config.o $(BUILD)/user/health.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lmnl -lpthread -lm
+TEST_BINS += $(BUILD)/tests/t-nlmon-table
+
 # The health API's store and metrics formatting (no network).
 $(BUILD)/tests/t-api-store: $(BUILD)/tests/t-api-store.o $(BUILD)/user/store.o \
 		$(BUILD)/user/metrics.o $(BUILD)/user/config.o $(BUILD)/user/health.o $(BUILD)/libpresage.a

@@ -166,6 +166,23 @@ check after_connection_flood_alive alive
 out=$($R python3 $L/apiclient.py hammer 127.0.0.1 9470 400 2>"$TMP/hammer.err"); info "400 requests: $out"
 check api_up_while_ticks_run bash -c "[[ '$out' == 'ok 400 failed 0'* ]]"
 
+# ---- an event raised by another part of the agent (nlmon's thread) reaches /v1/events
+get "http://$A/v1/events" >/dev/null; last=$(jq_py 'print(d["last_id"])')
+ip -n "$NS_R" link set r-ic0 down
+for _ in $(seq 1 50); do
+	get "http://$A/v1/events?after=$last" >/dev/null
+	jq_py 'sys.exit(0 if any(e["kind"] == "link-down" for e in d["events"]) else 1)' && break; sleep 0.1
+done
+check events_link_down_from_netlink jq_py 'e = [x for x in d["events"] if x["kind"] == "link-down"]; print("#", e); sys.exit(0 if e and e[0]["link"] == "transit-a" and e[0]["id"] > '"$last"' else 1)'
+ip -n "$NS_R" link set r-ic0 up
+for _ in $(seq 1 50); do
+	get "http://$A/metrics" >/dev/null
+	grep -q '^presage_carrier{link="transit-a",interface="r-ic0"} 1$' "$TMP/body" && break; sleep 0.1
+done
+check metrics_carrier_back_up grep -q '^presage_carrier{link="transit-a",interface="r-ic0"} 1$' "$TMP/body"
+promtool check metrics <"$TMP/body" >/dev/null 2>&1
+check metrics_promtool_with_link_state test $? -eq 0
+
 # ---- SIGTERM and restart: events start again with agent-start
 agent_stop
 grep -q "received Terminated" "$TMP/agent.log"

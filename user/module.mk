@@ -23,10 +23,11 @@ $(BUILD)/user/api.o: CFLAGS += -DPRESAGE_VERSION='"$(PRESAGE_VERSION)"'
 
 # The IHM agent.
 IHMD_OBJS := $(BUILD)/user/ihmd.o $(BUILD)/user/config.o $(BUILD)/user/dataplane.o \
-	$(BUILD)/user/health.o $(API_OBJS)
+	$(BUILD)/user/health.o $(BUILD)/user/nlmon.o $(BUILD)/user/nltab.o $(BUILD)/user/probe.o \
+	$(API_OBJS)
 $(BUILD)/ihmd: $(IHMD_OBJS) $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(IHMD_OBJS) $(BUILD)/libpresage.a $(API_LIBS) $(BPF_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(IHMD_OBJS) $(BUILD)/libpresage.a $(API_LIBS) $(BPF_LIBS) -lmnl -lpthread -lm
 BINS += $(BUILD)/ihmd
 
 # Loss injection for tests and the lab.
@@ -34,3 +35,9 @@ $(BUILD)/presage-dropper: $(BUILD)/user/dropper.o $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm
 BINS += $(BUILD)/presage-dropper
+
+# Unit test of the probe module's pure parts (RTT summary, echo codec).
+$(BUILD)/tests/t-probe-stats: $(BUILD)/tests/t-probe-stats.o $(BUILD)/user/probe.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm -lpthread
+TEST_BINS += $(BUILD)/tests/t-probe-stats
