@@ -8,12 +8,12 @@ set -euo pipefail
 PKGS=(
 	# build
 	build-essential clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev
-	libmnl-dev libssl-dev libsqlite3-dev librsync-dev libmicrohttpd-dev
+	libmnl-dev libssl-dev libsqlite3-dev librsync-dev libmicrohttpd-dev libgnutls28-dev
 	pkg-config bpftool linux-libc-dev
 	# run and test
 	iproute2 xdp-tools iputils-ping ethtool socat python3 curl
 	bind9 bind9-utils bind9-dnsutils knot knot-dnsutils bird2 nginx-light
-	rsync rdiff prometheus
+	rsync rdiff prometheus openssl
 	# vmtest
 	qemu-system-x86 busybox-static linux-image-amd64 file cpio
 )

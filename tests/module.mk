@@ -26,3 +26,10 @@ $(BUILD)/tests/t-nlmon-table: $(BUILD)/tests/t-nlmon-table.o $(BUILD)/user/nlmon
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lmnl -lpthread -lm
 TEST_BINS += $(BUILD)/tests/t-nlmon-table
+
+# The health API's store and metrics formatting (no network).
+$(BUILD)/tests/t-api-store: $(BUILD)/tests/t-api-store.o $(BUILD)/user/store.o \
+		$(BUILD)/user/metrics.o $(BUILD)/user/config.o $(BUILD)/user/health.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lpthread -lm
+TEST_BINS += $(BUILD)/tests/t-api-store

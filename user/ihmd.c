@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "api.h"
 #include "config.h"
 #include "dataplane.h"
 #include "health.h"
@@ -27,6 +28,7 @@
 #include "netns.h"
 #include "nlmon.h"
 #include "probe.h"
+#include "store.h"
 
 static volatile sig_atomic_t stop_sig;
 
@@ -35,10 +37,11 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
-/* Where nlmon's events go: the log, and in -j mode a JSON line on stdout. */
+/* Where nlmon's events go: the log, the health API's store, and in -j mode a JSON line on stdout. */
 struct event_sink {
 	const struct ihm_config *cfg;
 	bool json;
+	struct store *store;	/* for /v1/events */
 };
 
 /*
@@ -53,6 +56,7 @@ static void on_nl_event(void *ctx, uint64_t ts_ms, const char *kind, int link_id
 				   es->cfg->links[link_idx].name : NULL;
 
 	pr_info("event %s%s%s: %s", kind, link ? " on " : "", link ? link : "", detail);
+	store_event(es->store, ts_ms, kind, link, detail);
 	if (es->json) {
 		struct json_writer w;
 
@@ -95,6 +99,9 @@ static void usage(FILE *f)
 		"                      interfaces and remove the pinned maps, then exit\n"
 		"  -v, --verbose       more log output (twice: debug, with libbpf's messages)\n"
 		"  -h, --help          this help\n\n"
+		"The health API (GET /v1/health, /v1/history, /v1/events, /metrics) listens\n"
+		"on the config's 'listen' address (default " CFG_DEFAULT_LISTEN ", 'off' to\n"
+		"disable), in the --netns namespace; see docs/health-api.md.\n"
 		"Maps are pinned under the config's pin-dir (default " PRESAGE_PIN_DIR "),\n"
 		"e.g. bpftool map dump pinned " PRESAGE_PIN_DIR "/link_stats\n");
 }
@@ -136,7 +143,10 @@ int main(int argc, char **argv)
 	static struct ihm_config cfg;
 	static struct link_reading prev[CFG_MAX_LINKS], cur[CFG_MAX_LINKS];
 	static bool have_prev[CFG_MAX_LINKS];
+	static struct health_sample samples[CFG_MAX_LINKS];
 	struct health_sample s;
+	struct store *store = NULL;
+	struct api *api = NULL;
 	bool json = false, quiet = false, check = false, cleanup = false;
 	long count = -1, printed = 0;
 	int verbose = 0, c, err, ret = 1;
@@ -217,14 +227,32 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	dp = ihm_dp__open(&cfg);
-	if (!dp)
+	/* The health API (in the agent's namespace). Without it the controller
+	 * cannot see this agent, so a busy port or a bad certificate is fatal. */
+	store = store_new(&cfg);
+	if (!store) {
+		pr_err("cannot keep %u samples of %d interconnect(s) in memory: %s; lower 'history'",
+		       cfg.history, cfg.nlinks, strerror(errno));
 		return 1;
+	}
+	if (cfg.listen[0] && !(api = api_start(&cfg, store))) {
+		store_free(store);
+		return 1;
+	}
+	dp = ihm_dp__open(&cfg);
+	if (!dp) {
+		api_stop(api);
+		store_free(store);
+		return 1;
+	}
 	sink.json = json && !quiet;
+	sink.store = store;
 	nl = nlmon_start(&cfg, on_nl_event, &sink);
 	if (!nl) {
 		pr_err("cannot monitor links and routes over netlink; not starting without them");
 		ihm_dp__destroy(dp);
+		api_stop(api);
+		store_free(store);
 		return 1;
 	}
 	if (ihm_dp__attach_all(dp) == 0)
@@ -234,10 +262,15 @@ int main(int argc, char **argv)
 	if (!prober) {
 		nlmon_stop(nl);
 		ihm_dp__destroy(dp);
+		api_stop(api);
+		store_free(store);
 		return 1;
 	}
 	pr_info("started: %d interconnect(s), tick %.3fs, maps pinned in %s", cfg.nlinks,
 		(double)cfg.tick_ns / 1e9, cfg.pin_dir);
+	snprintf(errbuf, sizeof(errbuf), "pid %d, %d interconnect(s), tick %.3fs", (int)getpid(),
+		 cfg.nlinks, (double)cfg.tick_ns / 1e9);
+	store_event(store, 0, "agent-start", NULL, errbuf);
 
 	/* A generation no earlier process used, so stale windows never match. */
 	gen = now_ns(CLOCK_REALTIME);
@@ -295,6 +328,7 @@ int main(int argc, char **argv)
 				s.flows_max = PRESAGE_MAX_FLOWS;
 				s.flow_pressure = (double)flows / PRESAGE_MAX_FLOWS;
 				nlmon_collect(nl, i, &s);
+				samples[k] = s;
 				if (!quiet) {
 					if (json)
 						health_json(&w, &s);
@@ -310,6 +344,7 @@ int main(int argc, char **argv)
 			}
 			fflush(stdout);
 			funlockfile(stdout);
+			store_push(store, samples, cur, n);
 			printed++;
 		}
 		for (int k = 0; k < n && !err; k++) {
@@ -336,9 +371,15 @@ int main(int argc, char **argv)
 	}
 	if (stop_sig)
 		pr_info("received %s, detaching", strsignal(stop_sig));
+	snprintf(errbuf, sizeof(errbuf), "%s", stop_sig ? strsignal(stop_sig) : "--count reached");
+	/* In memory only: a client sees it only if it asks before the API stops. */
+	store_event(store, 0, "agent-stop", NULL, errbuf);
 	ret = 0;
 	nlmon_stop(nl);
 	prober_stop(prober);
+	/* After nlmon and the prober: their threads raise events into the store. */
+	api_stop(api);
+	store_free(store);
 	ihm_dp__destroy(dp);
 	pr_info("stopped; maps stay pinned in %s (remove with ihmd --cleanup)", cfg.pin_dir);
 	return ret;

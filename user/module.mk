@@ -15,12 +15,19 @@ $(BUILD)/presage: $(CLI_OBJS) $(BUILD)/libpresage.a
 
 BINS += $(BUILD)/presage
 
+# The IHM agent's health API (store, HTTP server, Prometheus metrics).
+API_OBJS := $(BUILD)/user/store.o $(BUILD)/user/api.o $(BUILD)/user/metrics.o
+API_LIBS := -lmicrohttpd -lgnutls -lpthread
+PRESAGE_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/user/api.o: CFLAGS += -DPRESAGE_VERSION='"$(PRESAGE_VERSION)"'
+
 # The IHM agent.
 IHMD_OBJS := $(BUILD)/user/ihmd.o $(BUILD)/user/config.o $(BUILD)/user/dataplane.o \
-	$(BUILD)/user/health.o $(BUILD)/user/nlmon.o $(BUILD)/user/nltab.o $(BUILD)/user/probe.o
+	$(BUILD)/user/health.o $(BUILD)/user/nlmon.o $(BUILD)/user/nltab.o $(BUILD)/user/probe.o \
+	$(API_OBJS)
 $(BUILD)/ihmd: $(IHMD_OBJS) $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(IHMD_OBJS) $(BUILD)/libpresage.a $(BPF_LIBS) -lmnl -lpthread -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(IHMD_OBJS) $(BUILD)/libpresage.a $(API_LIBS) $(BPF_LIBS) -lmnl -lpthread -lm
 BINS += $(BUILD)/ihmd
 
 # Loss injection for tests and the lab.
