@@ -51,5 +51,10 @@ sleep "$PHASE"
 kill "$TAILPID" 2>/dev/null; TAILPID=
 phase "lab status"
 $LABCMD status
+phase "the agent's health API (in the POP namespace): GET /v1/events, a few /metrics lines"
+ip netns exec "$LAB_PREFIX-pop" curl -sf "http://127.0.0.1:${LAB_API_PORT:-9470}/v1/events" |
+	python3 -c 'import json,sys; [print("  %s %-16s %-10s %s" % (e["ts_ms"], e["kind"], e.get("link") or "", e.get("detail") or "")) for e in json.load(sys.stdin)["events"]]'
+ip netns exec "$LAB_PREFIX-pop" curl -sf "http://127.0.0.1:${LAB_API_PORT:-9470}/metrics" |
+	grep -E '^presage_(routes|link_carrier|probe_sent_total)\{' | head -6
 phase "the maps stay inspectable with bpftool:"
 bpftool map dump pinned "/sys/fs/bpf/presage-$LAB_PREFIX/link_info" | head -14
