@@ -134,6 +134,15 @@ void pfa_config__defaults(struct pfa_config *cfg);
 /* 0 or -EINVAL with the reason in pfa_config__check's return. */
 int pfa_config__check(const struct pfa_config *cfg, const char **why);
 
+/*
+ * Read the failure definition and horizons from text (pfa/config.c has
+ * the format), over what @cfg holds: keys not in the text keep their
+ * values. 0, or -EINVAL with "line N: what is wrong: expected what" in
+ * @err, and @cfg unchanged. No I/O: the caller reads the file.
+ */
+int pfa_config__parse(struct pfa_config *cfg, const char *buf, size_t len, char *err,
+		      size_t errlen);
+
 struct pfa_contrib {
 	uint8_t feature; /* enum pfa_feature */
 	float value; /* the feature's value */
