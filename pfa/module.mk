@@ -15,7 +15,7 @@ CLI_OBJS += $(BUILD)/pfa/cmd_replay.o $(BUILD)/pfa/cmd_synth.o $(BUILD)/libpfa.a
 CLI_LIBS += -lm
 
 # C tests: each links the library and the shared helpers.
-PFA_TESTS := t-pfa-model t-pfa-csv t-pfa-accept t-pfa-state t-pfa-config
+PFA_TESTS := t-pfa-model t-pfa-csv t-pfa-accept t-pfa-state t-pfa-config t-pfa-maint
 $(foreach t,$(PFA_TESTS),$(eval $(BUILD)/tests/$(t): $(BUILD)/tests/$(t).o $(BUILD)/libpfa.a $(BUILD)/libpresage.a))
 $(addprefix $(BUILD)/tests/,$(PFA_TESTS)):
 	$(call msg,LINK,$@)
