@@ -479,8 +479,10 @@ int pfa_eval__finish_h(struct pfa_eval *e, unsigned h, struct pfa_eval_result *r
 	}
 	c.ostart[c.n_links + 1] = e->no;
 
-	/* y: 1 positive, 0 negative, 2 not judged. */
-	for (uint32_t l = 0, j = 0; l < c.n_links; l++) {
+	/* y: 1 positive, 0 negative, 2 not judged; j runs over all samples in link order. */
+	size_t j = 0;
+
+	for (uint32_t l = 0; l < c.n_links; l++) {
 		const struct elink *k = &e->links[l];
 
 		for (size_t i = 0; i < k->n; i++, j++) {
@@ -530,7 +532,8 @@ int pfa_eval__finish_h(struct pfa_eval *e, unsigned h, struct pfa_eval_result *r
 		 * Brier: PFA's probability as it is; the baselines give no
 		 * probability, so their alarm state (0 or 1) stands for one.
 		 */
-		for (uint32_t l = 0, j = 0; l < c.n_links; l++) {
+		j = 0;
+		for (uint32_t l = 0; l < c.n_links; l++) {
 			const struct elink *k = &e->links[l];
 
 			for (size_t i = 0; i < k->n; i++, j++) {
@@ -548,21 +551,22 @@ int pfa_eval__finish_h(struct pfa_eval *e, unsigned h, struct pfa_eval_result *r
 			}
 		}
 		rd->brier = n ? bsum / (double)n : NAN;
+
 		/* Average precision; tied scores are one step of the curve. */
 		qsort(sc, n, sizeof(*sc), cmp_scored_desc);
 		for (size_t i = 0; i < n;) {
-			size_t j = i;
+			size_t t = i;
 			double dtp = 0;
 
-			while (j < n && sc[j].score == sc[i].score) {
-				dtp += sc[j].y;
-				fp += !sc[j].y;
-				j++;
+			while (t < n && sc[t].score == sc[i].score) {
+				dtp += sc[t].y;
+				fp += !sc[t].y;
+				t++;
 			}
 			tp += dtp;
 			if (r->positives)
 				ap += (tp / (tp + fp)) * (dtp / (double)r->positives);
-			i = j;
+			i = t;
 		}
 		rd->pr_auc = r->positives ? ap : NAN;
 
