@@ -46,7 +46,9 @@ int pfa_base__observe(struct pfa_base *b, uint32_t link_id, const struct pfa_sam
 		      double *thresh_score, double *z_score);
 
 struct pfa_eval_cfg {
-	uint32_t horizon_s;
+	/* Horizons evaluated, each with its own PFA probability per sample. */
+	unsigned n_horizons;
+	uint32_t horizon_s[PFA_MAX_HORIZONS];
 	double thr[PFA_NDET]; /* native alarm thresholds */
 	double fa_target; /* false alarms per link-day for the matched comparison */
 	uint32_t refractory_s;
@@ -66,21 +68,47 @@ struct pfa_eval_det {
 };
 
 struct pfa_eval_result {
+	uint32_t horizon_s;
 	uint64_t samples, eligible, positives;
 	uint64_t events, events_pre; /* scored failures; with a precursor */
+	uint64_t events_planned; /* in a planned window: not scored */
 	double link_days;
 	double fa_target;
 	struct pfa_eval_det det[PFA_NDET];
 };
 
+/*
+ * Samples are kept per link, 4 bytes of time and failure state plus a
+ * float per score (PFA's for every horizon, then the two baselines): 16
+ * bytes a sample with one horizon. Samples of a link must come in time
+ * order (as the model accepts them).
+ */
 struct pfa_eval;
 struct pfa_eval *pfa_eval__new(const struct pfa_eval_cfg *cfg);
 void pfa_eval__free(struct pfa_eval *e);
-/* One sample's scores (PFA's is its probability). 0 or -ENOMEM, -EINVAL. */
+/*
+ * One sample's scores: PFA's probability for every horizon of the config
+ * (@p), then the two baselines'. 0, -ENOMEM, -EINVAL (link id too large,
+ * ts older than the link's previous sample or more than 30 years after
+ * its first).
+ */
+int pfa_eval__sample_h(struct pfa_eval *e, uint32_t link_id, int64_t ts, bool in_failure,
+		       const double *p, double thresh_score, double z_score);
+/* Same for one horizon: score[PFA_DET_PFA] is PFA's probability. */
 int pfa_eval__sample(struct pfa_eval *e, uint32_t link_id, int64_t ts, bool in_failure,
 		     const double score[PFA_NDET]);
 /* A failure began on @link_id at @ts. */
 int pfa_eval__onset(struct pfa_eval *e, uint32_t link_id, int64_t ts, bool precursor);
+/*
+ * A failure began at @ts inside a planned maintenance window: it is not
+ * scored, and samples and alarms whose horizon holds it (and no other
+ * failure) are not judged.
+ */
+int pfa_eval__onset_planned(struct pfa_eval *e, uint32_t link_id, int64_t ts);
+/* Results for horizon index @h of the config (pfa_eval__finish: the first). */
+int pfa_eval__finish_h(struct pfa_eval *e, unsigned h, struct pfa_eval_result *r);
 int pfa_eval__finish(struct pfa_eval *e, struct pfa_eval_result *r);
+/* Bytes the evaluation holds now (for the memory figure). */
+size_t pfa_eval__bytes(const struct pfa_eval *e);
 
 #endif

@@ -258,6 +258,7 @@ void pfa_model__free(struct pfa_model *m)
 			free(m->links[i]->pend[h]);
 		free(m->links[i]);
 	}
+	free(m->maint);
 	free(m);
 }
 
@@ -348,6 +349,128 @@ static void onset_add(struct pfa_link *l, int64_t ts)
 	l->onsets[i] = ts;
 	l->n_onsets++;
 	l->recent_fail += 1.0;
+}
+
+static bool link_name_ok(const char *link)
+{
+	return link && link[0] && strnlen(link, PFA_LINK_NAME_MAX) < PFA_LINK_NAME_MAX;
+}
+
+/* Longest time a window can matter after it ended: a horizon plus the confirmation delay. */
+static int64_t maint_keep_s(const struct pfa_model *m)
+{
+	const struct pfa_failure_def *fd = &m->cfg.fail;
+	int64_t keep = (fd->probe_loss_s > fd->rtt_s ? fd->probe_loss_s : fd->rtt_s) + 1;
+	uint32_t hmax = 0;
+
+	for (unsigned h = 0; h < m->cfg.n_horizons; h++)
+		if (m->hz[h].horizon_s > hmax)
+			hmax = m->hz[h].horizon_s;
+	return keep + hmax;
+}
+
+/* Drop windows that ended long before the newest sample; returns how many. */
+static unsigned maint_prune(struct pfa_model *m)
+{
+	int64_t newest = 0, keep = maint_keep_s(m);
+	unsigned j = 0, n = m->n_maint;
+
+	for (unsigned i = 0; i < m->n_links; i++)
+		if (m->links[i]->last_ts > newest)
+			newest = m->links[i]->last_ts;
+	for (unsigned i = 0; i < n; i++)
+		if (m->maint[i].end + keep >= newest)
+			m->maint[j++] = m->maint[i];
+	m->n_maint = j;
+	if (j != n)
+		m->maint_gen++;
+	return n - j;
+}
+
+int pfa_model__maintenance_add(struct pfa_model *m, const char *link, int64_t start, int64_t end)
+{
+	struct pfa_maint *w;
+
+	if (!link_name_ok(link) || start <= 0 || end <= start)
+		return -EINVAL;
+	for (unsigned i = 0; i < m->n_maint; i++)
+		if (m->maint[i].start == start && m->maint[i].end == end &&
+		    !strcmp(m->maint[i].link, link))
+			return -EEXIST;
+	if (m->n_maint == PFA_MAINT_MAX && !maint_prune(m))
+		return -ENOSPC;
+	if (m->n_maint == m->maint_cap) {
+		unsigned nc = m->maint_cap ? m->maint_cap * 2 : 16;
+		struct pfa_maint *nw = realloc(m->maint, nc * sizeof(*nw));
+
+		if (!nw)
+			return -ENOMEM;
+		m->maint = nw;
+		m->maint_cap = nc;
+	}
+	w = &m->maint[m->n_maint++];
+	memset(w, 0, sizeof(*w));
+	memcpy(w->link, link, strlen(link));
+	w->start = start;
+	w->end = end;
+	m->maint_gen++;
+	return 0;
+}
+
+unsigned pfa_model__maintenance_clear(struct pfa_model *m, const char *link)
+{
+	unsigned j = 0, n = m->n_maint;
+
+	for (unsigned i = 0; i < n; i++)
+		if (link && strcmp(m->maint[i].link, link))
+			m->maint[j++] = m->maint[i];
+	m->n_maint = j;
+	if (j != n)
+		m->maint_gen++;
+	return n - j;
+}
+
+unsigned pfa_model__n_maintenance(const struct pfa_model *m)
+{
+	return m->n_maint;
+}
+
+bool pfa_model__planned(const struct pfa_model *m, const char *link, int64_t ts)
+{
+	if (!link)
+		return false;
+	for (unsigned i = 0; i < m->n_maint; i++)
+		if (ts >= m->maint[i].start && ts < m->maint[i].end && !strcmp(m->maint[i].link, link))
+			return true;
+	return false;
+}
+
+/*
+ * Seconds until @l's next planned window starts (0 inside one), NaN if
+ * none. The calendar is scanned only when it changed or the cached window
+ * ended, so a long calendar costs nothing per sample.
+ */
+static double maint_in_calendar(const struct pfa_model *m, struct pfa_link *l, int64_t ts)
+{
+	if (l->maint_gen != m->maint_gen || (l->maint_end && ts >= l->maint_end)) {
+		l->maint_gen = m->maint_gen;
+		l->maint_start = l->maint_end = 0;
+		for (unsigned i = 0; i < m->n_maint; i++) {
+			const struct pfa_maint *w = &m->maint[i];
+
+			if (w->end <= ts || strcmp(w->link, l->name))
+				continue;
+			/* The earliest start among windows not yet over; ties: the longer. */
+			if (!l->maint_end || w->start < l->maint_start ||
+			    (w->start == l->maint_start && w->end > l->maint_end)) {
+				l->maint_start = w->start;
+				l->maint_end = w->end;
+			}
+		}
+	}
+	if (!l->maint_end)
+		return NAN;
+	return ts >= l->maint_start ? 0.0 : (double)(l->maint_start - ts);
 }
 
 int pfa_model__link_id(const struct pfa_model *m, const char *name)
@@ -767,8 +890,17 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
 			l->routes_base = ew(l->routes_base, s->routes, a[TAU_SLOW]);
 	}
 	l->missing60 = ew(l->missing60, miss ? 1.0 : 0.0, a[TAU_60]);
-	/* Missing means none planned: a stale plan must not linger. */
+	/*
+	 * Missing means none planned: a stale plan must not linger. The
+	 * calendar and the sample's own hint: the nearer counts.
+	 */
 	l->maint_in = s->maint_in_s;
+	if (m->n_maint || l->maint_end) {
+		double cal = maint_in_calendar(m, l, s->ts);
+
+		if (have(cal) && !(l->maint_in <= cal))
+			l->maint_in = cal;
+	}
 
 	/* Features: each roughly 0 on a quiet link and a few units when alarming. */
 	x[PFA_F_BIAS] = 1;
@@ -797,6 +929,7 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
 	out->in_failure = l->in_failure;
 	out->onset = onset;
 	out->onset_ts = onset ? onset_ts : 0;
+	out->planned = onset && pfa_model__planned(m, l->name, onset_ts);
 	out->n_pred = m->cfg.n_horizons;
 
 	resolve_due(m, l, s->ts);

@@ -39,6 +39,8 @@
 #define PFA_TOP_K 3
 /* Interconnects one model tracks; a POP has tens, a controller hundreds. */
 #define PFA_MAX_LINKS 4096
+/* Planned maintenance windows one model holds (ended ones are dropped first). */
+#define PFA_MAINT_MAX 4096
 
 /*
  * One health sample of one interconnect, as the agent produces it each
@@ -132,6 +134,15 @@ void pfa_config__defaults(struct pfa_config *cfg);
 /* 0 or -EINVAL with the reason in pfa_config__check's return. */
 int pfa_config__check(const struct pfa_config *cfg, const char **why);
 
+/*
+ * Read the failure definition and horizons from text (pfa/config.c has
+ * the format), over what @cfg holds: keys not in the text keep their
+ * values. 0, or -EINVAL with "line N: what is wrong: expected what" in
+ * @err, and @cfg unchanged. No I/O: the caller reads the file.
+ */
+int pfa_config__parse(struct pfa_config *cfg, const char *buf, size_t len, char *err,
+		      size_t errlen);
+
 struct pfa_contrib {
 	uint8_t feature; /* enum pfa_feature */
 	float value; /* the feature's value */
@@ -153,6 +164,8 @@ struct pfa_output {
 	bool recovering; /* failure ended less than 3 minutes ago */
 	/* A failure was recognised at this sample; it began at onset_ts. */
 	bool onset;
+	/* That onset lies inside a planned maintenance window (see pfa_model__maintenance_add). */
+	bool planned;
 	int64_t onset_ts;
 	unsigned n_pred;
 	struct pfa_pred pred[PFA_MAX_HORIZONS];
@@ -207,6 +220,32 @@ int pfa_model__observe(struct pfa_model *m, const struct pfa_sample *s, struct p
  */
 int pfa_model__label_failure(struct pfa_model *m, const char *link, int64_t onset_ts);
 
+/*
+ * Planned maintenance calendar. @link is planned to be down in [@start,
+ * @end) (Unix seconds). The link need not be known yet. From then on the
+ * feature "maintenance" is on for every horizon that reaches @start (as
+ * with a sample's maint_in_s, the nearer of the two counts), and a failure
+ * whose onset lies in the window is *planned*: out.planned is set at its
+ * onset, and pfa_model__planned says so for any time.
+ *
+ * A planned failure still labels the predictions before it positive and
+ * trains the model: P is the probability that the link goes down, and the
+ * maintenance feature, which carries it, stays calibrated only if it
+ * learns. It is not a surprise: the controller should not page for it, and
+ * replay does not score it (see docs/pfa.md).
+ *
+ * 0; -EINVAL (empty or too long link name, start <= 0, end <= start);
+ * -EEXIST (the same window is already there); -ENOSPC (PFA_MAINT_MAX
+ * windows, after dropping those that ended more than a horizon before the
+ * newest sample); -ENOMEM.
+ */
+int pfa_model__maintenance_add(struct pfa_model *m, const char *link, int64_t start, int64_t end);
+/* Remove every window of @link (NULL: of every link); returns how many. */
+unsigned pfa_model__maintenance_clear(struct pfa_model *m, const char *link);
+unsigned pfa_model__n_maintenance(const struct pfa_model *m);
+/* Does a planned window of @link contain @ts? */
+bool pfa_model__planned(const struct pfa_model *m, const char *link, int64_t ts);
+
 /* Id of a link by name, or -ENOENT. */
 int pfa_model__link_id(const struct pfa_model *m, const char *name);
 /* Name of a link id, or NULL. */
@@ -224,13 +263,16 @@ int pfa_model__calibration(const struct pfa_model *m, unsigned h, struct pfa_cal
 void pfa_model__reset_calibration(struct pfa_model *m);
 
 /*
- * Model state (both learners of every horizon, calibration, and every
- * link's baselines, averages and failure state, but not its pending
- * predictions) as a versioned, checksummed byte string, and back.
- * Deserialize checks everything before it changes the model: on error the
- * model is left as it was (except -ENOMEM while adding links: the weights
- * are in, some links start afresh). Links the model already tracks keep
- * their live state.
+ * Model state (both learners of every horizon, calibration, every link's
+ * baselines, averages, failure state and pending predictions, and the
+ * maintenance calendar) as a versioned, checksummed byte string, and back:
+ * a model restored from it continues bit for bit as if it had never
+ * stopped. Version 1 files (without pending predictions, failure timers
+ * and calendar) still load. Deserialize checks everything before it
+ * changes the model: on error the model is left as it was (except -ENOMEM
+ * while adding links: the weights are in, some links start afresh). Links
+ * the model already tracks keep their live state; calendar windows are
+ * added to the model's.
  */
 int pfa_model__serialize(const struct pfa_model *m, void **buf, size_t *len);
 int pfa_model__deserialize(struct pfa_model *m, const void *buf, size_t len);

@@ -63,6 +63,20 @@ struct pfa_link {
 
 	struct pfa_pending *pend[PFA_MAX_HORIZONS];
 	unsigned pend_head[PFA_MAX_HORIZONS], pend_n[PFA_MAX_HORIZONS];
+
+	/*
+	 * The link's next planned window from the calendar, cached: looked up
+	 * again only when the calendar changes (maint_gen) or the window ends.
+	 * Derived state, not saved.
+	 */
+	uint64_t maint_gen;
+	int64_t maint_start, maint_end; /* maint_end 0: none planned */
+};
+
+/* One planned maintenance window of the calendar. */
+struct pfa_maint {
+	char link[PFA_LINK_NAME_MAX];
+	int64_t start, end; /* [start, end) */
 };
 
 struct pfa_calib_acc {
@@ -100,10 +114,16 @@ struct pfa_model {
 	unsigned n_links;
 	struct pfa_link *links[PFA_MAX_LINKS];
 	int32_t hash[PFA_HASH_SIZE];
+	/* Maintenance calendar, in the order added; gen counts changes. */
+	struct pfa_maint *maint;
+	unsigned n_maint, maint_cap;
+	uint64_t maint_gen;
 };
 
 /* Link table (model.c): find by name (else the free hash slot), add at that slot. */
 struct pfa_link *pfa_link__find(const struct pfa_model *m, const char *name, unsigned *slot);
 struct pfa_link *pfa_link__add(struct pfa_model *m, const char *name, unsigned slot, int *err);
+/* Bytes of the largest state file this model could have written (state.c's read limit). */
+size_t pfa_state__max_bytes(const struct pfa_model *m);
 
 #endif

@@ -4,10 +4,7 @@
 #include <stdlib.h>
 
 #include "fsutil.h"
-#include "pfa/pfa.h"
-
-/* A few KB plus 500 bytes per link; anything much larger is not ours. */
-#define PFA_STATE_MAX (8 << 20)
+#include "pfa/pfa_int.h"
 
 int pfa_model__save(const struct pfa_model *m, const char *path)
 {
@@ -29,7 +26,8 @@ int pfa_model__load(struct pfa_model *m, const char *path)
 	size_t len = 0;
 	int err;
 
-	err = read_file_all(path, PFA_STATE_MAX, &buf, &len);
+	/* Larger than any file this model could have written: not ours. */
+	err = read_file_all(path, pfa_state__max_bytes(m), &buf, &len);
 	if (err == -EFBIG)
 		return -PFA_EMAGIC;
 	if (err)

@@ -88,4 +88,52 @@ else ko replay_refuses_bad_horizon "$(cat "$T/err.txt")"; fi
 $P replay -H 300 -H 1800 -o "$T/p3.csv" "$T/a.csv" >/dev/null 2>&1
 if head -1 "$T/p3.csv" | grep -q 'p_300,.*p_1800'; then ok replay_several_horizons; else ko replay_several_horizons "$(head -1 "$T/p3.csv")"; fi
 
+# Every horizon is evaluated: one summary block each, and a JSON array.
+$P replay -H 300 -H 1800 -e "$T/ea.csv" "$T/a.csv" >"$T/sumh.txt" 2>/dev/null
+if [ "$(grep -c '^failures .*horizon 300 s' "$T/sumh.txt")" -eq 1 ] &&
+	[ "$(grep -c '^failures .*horizon 1800 s' "$T/sumh.txt")" -eq 1 ] &&
+	[ "$(grep -c '^pfa ' "$T/sumh.txt")" -eq 2 ]; then ok replay_every_horizon_evaluated
+else ko replay_every_horizon_evaluated "$(grep '^failures' "$T/sumh.txt")"; fi
+$P replay -j -H 300 -H 1800 -e "$T/ea.csv" "$T/a.csv" >"$T/sumh.json" 2>/dev/null
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); h=d["horizons"]
+assert [x["horizon_s"] for x in h]==[300,1800], h
+assert h[0]["detectors"]==d["detectors"]' "$T/sumh.json" 2>"$T/py.txt"; then ok replay_json_horizons
+else ko replay_json_horizons "$(tail -1 "$T/py.txt")"; fi
+
+# A restart loses nothing: first half saved, second half from the state, same output as one run.
+cut=$(awk -F, 'NR==2{print $1 + 6 * 3600}' "$T/a.csv")
+awk -F, -v c="$cut" 'NR==1 || $1 < c' "$T/a.csv" >"$T/a1.csv"
+awk -F, -v c="$cut" 'NR==1 || $1 >= c' "$T/a.csv" >"$T/a2.csv"
+$P replay -H 300 -H 900 -o "$T/pf.csv" --save "$T/full.state" "$T/a.csv" >/dev/null 2>&1
+$P replay -H 300 -H 900 --save "$T/h1.state" "$T/a1.csv" >/dev/null 2>&1
+$P replay -H 300 -H 900 --model "$T/h1.state" -o "$T/p2h.csv" --save "$T/h2.state" "$T/a2.csv" >/dev/null 2>"$T/err.txt"
+awk -F, -v c="$cut" 'NR==1 || $1 >= c' "$T/pf.csv" >"$T/pf2.csv"
+if [ "$(wc -l <"$T/p2h.csv")" -gt 1000 ] && cmp -s "$T/pf2.csv" "$T/p2h.csv" && cmp -s "$T/full.state" "$T/h2.state"; then
+	ok replay_restart_is_seamless
+else ko replay_restart_is_seamless "$(cat "$T/err.txt"; cmp "$T/pf2.csv" "$T/p2h.csv"; cmp "$T/full.state" "$T/h2.state")"; fi
+
+# Failure definition file: used, and errors name file and line.
+printf '# nothing counts as a failure\nlink-down = no\nprobe-loss = off\nrtt-p90 = off\nroutes-drop = off\nhorizons = 5m 15m\n' >"$T/f.conf"
+$P replay -F "$T/f.conf" "$T/a.csv" >"$T/sumf.txt" 2>&1
+$P replay "$T/a.csv" >"$T/sumd.txt" 2>&1
+nf=$(awk '/^failures .*horizon 300 s/{print $2}' "$T/sumf.txt"); nd=$(awk '/^failures /{print $2}' "$T/sumd.txt")
+if [ "$nf" = 0 ] && [ -n "$nd" ] && [ "$nd" -gt 0 ] && grep -q 'horizon 900 s' "$T/sumf.txt"; then
+	ok replay_failure_config_used
+else ko replay_failure_config_used "file: ${nf:-none} failures, defaults: ${nd:-none}"; fi
+printf 'clear = 60s\nprobe-los = 5%% for 10s\n' >"$T/bad.conf"
+$P replay --failure-config "$T/bad.conf" "$T/a.csv" >/dev/null 2>"$T/err.txt"
+if [ $? -eq 2 ] && grep -q "bad.conf:2: unknown key 'probe-los'" "$T/err.txt"; then ok replay_failure_config_errors
+else ko replay_failure_config_errors "$(cat "$T/err.txt")"; fi
+
+# Maintenance calendar: a failure inside a planned window is not scored.
+awk -F, 'NR > 1 {print $2 "," $1 - 60 "," $1 + 600}' "$T/ea.csv" >"$T/maint.csv"
+echo 'ix0,abc,5' >>"$T/maint.csv"
+$P replay -e "$T/ea.csv" "$T/a.csv" >"$T/sum0.txt" 2>/dev/null
+$P replay -e "$T/ea.csv" --maintenance "$T/maint.csv" "$T/a.csv" >"$T/summ.txt" 2>"$T/err.txt"
+n0=$(awk '/^failures /{print $2}' "$T/sum0.txt"); np=$(sed -n 's/.*; \([0-9]*\) planned.*/\1/p' "$T/summ.txt")
+if [ "${n0:-0}" -gt 0 ] && grep -q '^failures  0 scored' "$T/summ.txt" && [ "${np:-0}" -ge "$n0" ] &&
+	grep -q "maint.csv:$(wc -l <"$T/maint.csv"): not link,start,end" "$T/err.txt"; then
+	ok replay_maintenance_planned_not_scored
+else ko replay_maintenance_planned_not_scored "$n0 scored without, planned ${np:-none}: $(head -2 "$T/summ.txt"; cat "$T/err.txt")"; fi
+
 [ $fails -eq 0 ]

@@ -11,6 +11,12 @@
 
 #include "fsutil.h"
 
+/* t-pfa-fuzz-config-replay.c includes this file with its own corpus. */
+#ifndef PFA_FUZZ_CORPUS
+#define PFA_FUZZ_CORPUS "pfa/fuzz/corpus"
+#define PFA_FUZZ_NAME "fuzz_csv_corpus"
+#endif
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 int main(void)
@@ -21,10 +27,10 @@ int main(void)
 	int n = 0, failed = 0;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/pfa/fuzz/corpus", root ? root : ".");
+	snprintf(dir, sizeof(dir), "%s/" PFA_FUZZ_CORPUS, root ? root : ".");
 	d = opendir(dir);
 	if (!d) {
-		printf("FAIL: t-pfa-fuzz-replay: cannot open %s\n", dir);
+		printf("FAIL: " PFA_FUZZ_NAME ": cannot open %s\n", dir);
 		return 1;
 	}
 	while ((de = readdir(d))) {
@@ -45,9 +51,9 @@ int main(void)
 	}
 	closedir(d);
 	if (failed || n == 0) {
-		printf("FAIL: fuzz_csv_corpus: %d inputs replayed, %d unreadable\n", n, failed);
+		printf("FAIL: " PFA_FUZZ_NAME ": %d inputs replayed, %d unreadable\n", n, failed);
 		return 1;
 	}
-	printf("PASS: fuzz_csv_corpus (%d inputs)\n", n);
+	printf("PASS: " PFA_FUZZ_NAME " (%d inputs)\n", n);
 	return 0;
 }
