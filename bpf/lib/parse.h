@@ -119,6 +119,7 @@ static __always_inline int parse_ipv4(struct hdr_cursor *nh, void *data_end, __u
 	l3->proto = iph->protocol;
 	l3->l4_len = tot - hlen;
 	l3->v6 = 0;
+	l3->ext_overflow = 0;
 	map_v4(l3->saddr, iph->saddr);
 	map_v4(l3->daddr, iph->daddr);
 	nh->pos += hlen;
