@@ -19,3 +19,17 @@ $(BUILD)/bench/bench-bpf: $(BUILD)/tests/bench/bench-bpf.o $(BUILD)/libpresage.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
 BENCH_BINS += $(BUILD)/bench/bench-bpf
+
+# Forwarding benchmark through a router namespace (make bench, scripts/bench-fwd.sh).
+$(BUILD)/bench/bench-fwd: $(BUILD)/tests/bench/bench-fwd.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
+BENCH_BINS += $(BUILD)/bench/bench-fwd
+
+# Flow-table sweep benchmark: batch vs per element (make bench, scripts/bench-flowmap.sh).
+$(BUILD)/bench/bench-flowmap: $(BUILD)/tests/bench/bench-flowmap.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
+BENCH_BINS += $(BUILD)/bench/bench-flowmap
