@@ -75,9 +75,13 @@ agent_start() {
 	"$BUILD/ihmd" -c "$TMP/ihmd.conf" --netns "$NS_R" -j "$@" >>"$TMP/agent.json" 2>>"$TMP/agent.log" &
 	AGENT_PID=$!
 	PIDS+=("$AGENT_PID")
-	# Attached when the log says so.
-	for _ in $(seq 1 50); do
-		grep -q "started:" "$TMP/agent.log" 2>/dev/null && return 0
+	# Attached when the log says so. The log is appended to across restarts:
+	# wait for a "started:" line beyond those of earlier runs, or a restart
+	# returns at once while the new agent is still attaching.
+	local n0
+	n0=$(grep -c "started:" "$TMP/agent.log" 2>/dev/null)
+	for _ in $(seq 1 150); do
+		[ "$(grep -c "started:" "$TMP/agent.log" 2>/dev/null)" -gt "${n0:-0}" ] && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.1
 	done
