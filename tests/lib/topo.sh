@@ -72,14 +72,14 @@ EOC
 
 # Start the agent in the router; JSON samples to $TMP/agent.json.
 agent_start() {
+	local n0
+	# The log is appended to across restarts: count earlier runs' "started:" lines.
+	n0=$(grep -c "started:" "$TMP/agent.log" 2>/dev/null)
 	"$BUILD/ihmd" -c "$TMP/ihmd.conf" --netns "$NS_R" -j "$@" >>"$TMP/agent.json" 2>>"$TMP/agent.log" &
 	AGENT_PID=$!
 	PIDS+=("$AGENT_PID")
-	# Attached when the log says so. The log is appended to across restarts:
-	# wait for a "started:" line beyond those of earlier runs, or a restart
-	# returns at once while the new agent is still attaching.
-	local n0
-	n0=$(grep -c "started:" "$TMP/agent.log" 2>/dev/null)
+	# Attached when the log says so: a "started:" line beyond those of earlier
+	# runs, or a restart returns at once while the new agent still attaches.
 	for _ in $(seq 1 150); do
 		[ "$(grep -c "started:" "$TMP/agent.log" 2>/dev/null)" -gt "${n0:-0}" ] && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
