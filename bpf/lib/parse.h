@@ -216,8 +216,9 @@ enum {
 
 /*
  * Find the timestamp option (kind 8, length 10) in the @olen (<= 40) bytes of
- * options copied to the stack buffer @opt, which is 80 bytes long and zeroed
- * past the options. Working on a stack copy rather than the packet keeps the
+ * options copied to the stack buffer @opt, which is 80 bytes long and fully
+ * initialized (the verifier wants every byte the masked index can reach set;
+ * what lies past @olen, zeroes or payload, is never interpreted). Working on a stack copy rather than the packet keeps the
  * verifier's work flat: with direct packet access, every distinct header
  * layout before TCP (VLAN depth, IPv6 extension count) made it walk this loop
  * again, and the program hit the one-million-instruction limit.
