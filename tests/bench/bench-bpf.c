@@ -312,6 +312,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* How much of the verifier's budget the programs use (the 6.1 verifier is less clever). */
+	{
+		struct bpf_prog_info ix = {}, it = {};
+		__u32 lx = sizeof(ix), lt = sizeof(it);
+
+		if (!bpf_obj_get_info_by_fd(px, &ix, &lx) && !bpf_obj_get_info_by_fd(pt, &it, &lt))
+			fprintf(stderr, "# verified instructions: presage_xdp %u, presage_tc %u\n",
+				ix.verified_insns, it.verified_insns);
+	}
 	if (!json)
 		printf("%-36s %9s %9s %9s %8s   (median of %d runs)\n", "case (ns/packet)",
 		       "presage", "empty", "over", "ratio", runs);
