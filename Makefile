@@ -108,7 +108,7 @@ demo: all
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
 install: all
-	$(Q)BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install.sh
+	$(Q)BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) UNITDIR=$(UNITDIR) CONFDIR=$(CONFDIR) scripts/install.sh
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

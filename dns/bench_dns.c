@@ -4,11 +4,19 @@
  * report records/s and per-update latency (p50/p99). Driven by
  * scripts/bench-dns.sh, which runs nsupdate on the same changes.
  *
- *   dns-bench ADDR PORT KEYFILE ZONE NMSG PER_MSG PREFIX
+ *   dns-bench ADDR PORT KEYFILE ZONE NMSG PER_MSG PREFIX [verify]
+ *
+ * Like nsupdate, it sends updates only: no SOA lookup (the zone is given)
+ * and no read-back. With "verify", each update is followed by one query per
+ * written name checking the record is served, as `presage dns set` does
+ * (which nsupdate does not do); latency then covers update + queries.
+ * cpu_us is this process's user+system CPU per message (client cost alone).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "dns/dns.h"
@@ -37,8 +45,11 @@ int main(int argc, char **argv)
 	double *lat, t0, total;
 	int nmsg, per, err;
 
-	if (argc != 8) {
-		fprintf(stderr, "usage: dns-bench ADDR PORT KEYFILE ZONE NMSG PER_MSG PREFIX\n");
+	struct rusage ru0, ru1;
+	bool verify = argc == 9 && !strcmp(argv[8], "verify");
+
+	if (argc != 8 && !verify) {
+		fprintf(stderr, "usage: dns-bench ADDR PORT KEYFILE ZONE NMSG PER_MSG PREFIX [verify]\n");
 		return 2;
 	}
 	if ((err = dns_key_read_file(&k, argv[3], NULL)) || dns_name_from_text(&zone, argv[4])) {
@@ -53,8 +64,11 @@ int main(int argc, char **argv)
 	o.timeout_ms = 2000;
 	c = dns_client__new(&o);
 	lat = calloc((size_t)nmsg, sizeof(*lat));
-	if (!c || !lat)
-		return 1;
+	if (nmsg <= 0 || per <= 0 || !c || !lat) {
+		fprintf(stderr, "dns-bench: NMSG and PER_MSG must be positive\n");
+		return 2;
+	}
+	getrusage(RUSAGE_SELF, &ru0);
 	t0 = now_s();
 	for (int i = 0; i < nmsg; i++) {
 		struct dns_msg *m = dns_update__new(0, &zone), *resp = NULL;
@@ -71,18 +85,35 @@ int main(int argc, char **argv)
 			dns_update__add_op(m, &op);
 		}
 		err = dns_client__send(c, m, &resp);
+		dns_msg__free(resp);
+		resp = NULL;
+		/* read-your-write: every name we wrote must now be served */
+		for (int j = 0; verify && !err && j < per; j++) {
+			const struct dns_rr *rr = &m->rr[DNS_SEC_UPDATE][j];
+
+			err = dns_client__query(c, &rr->name, DNS_T_A, &resp);
+			if (!err && (resp->n[DNS_SEC_AN] != 1 || resp->rr[DNS_SEC_AN][0].rdlen != 4 ||
+				     memcmp(resp->rr[DNS_SEC_AN][0].rdata, rr->rdata, 4)))
+				err = -DNS_E_VERIFY;
+			dns_msg__free(resp);
+			resp = NULL;
+		}
 		lat[i] = now_s() - t1;
 		dns_msg__free(m);
-		dns_msg__free(resp);
 		if (err) {
 			fprintf(stderr, "dns-bench: update %d: %s\n", i, dns_strerror(err));
 			return 1;
 		}
 	}
 	total = now_s() - t0;
+	getrusage(RUSAGE_SELF, &ru1);
 	qsort(lat, (size_t)nmsg, sizeof(*lat), cmp);
-	printf("records=%d secs=%.3f rps=%.0f p50_ms=%.2f p99_ms=%.2f\n", nmsg * per, total,
-	       nmsg * per / total, lat[nmsg / 2] * 1e3, lat[(nmsg * 99) / 100] * 1e3);
+	printf("records=%d secs=%.3f rps=%.0f p50_ms=%.2f p99_ms=%.2f cpu_us=%.1f\n", nmsg * per,
+	       total, nmsg * per / total, lat[nmsg / 2] * 1e3, lat[(nmsg * 99) / 100] * 1e3,
+	       ((ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
+		 ru0.ru_stime.tv_sec) * 1e6 +
+		(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+		 ru0.ru_stime.tv_usec)) / nmsg);
 	dns_client__free(c);
 	free(lat);
 	return 0;

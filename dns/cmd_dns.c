@@ -97,10 +97,12 @@ static void report_err(struct dns_client *c, const char *what, int err)
 		}
 		printf("}\n");
 	}
-	pr_err("dns: %s: %s%s%s\n", what, dns_strerror(err), rc > 0 ? " [rcode " : "",
-	       rc > 0 ? dns_rcode_name(rc, b1) : "");
 	if (rc > 0)
-		fprintf(stderr, "]\n");
+		pr_err("dns: %s: %s [server's rcode %s%s%s]\n", what, dns_strerror(err),
+		       dns_rcode_name(rc, b1), te ? ", TSIG error " : "",
+		       te ? dns_rcode_name(te, b2) : "");
+	else
+		pr_err("dns: %s: %s\n", what, dns_strerror(err));
 }
 
 static int parse_server(struct opts *o, const char *arg)
@@ -466,7 +468,7 @@ static int cmd_update(struct opts *o, struct dns_client *c, int argc, char **arg
 	}
 	rc = 0;
 	if (cli_json)
-		printf("{\"ok\":%s,\"messages\":[", "true");
+		printf("{\"messages\":[");
 	for (int i = 0; i < nmsg; i++) {
 		struct dns_msg *resp = NULL;
 		char zone[DNS_NAME_TEXT_MAX], b[16];
@@ -496,8 +498,9 @@ static int cmd_update(struct opts *o, struct dns_client *c, int argc, char **arg
 		if (err)
 			rc = 1;
 	}
+	/* "ok" last: it is only known once every message has its answer */
 	if (cli_json)
-		printf("]}\n");
+		printf("],\"ok\":%s}\n", rc ? "false" : "true");
 out:
 	for (int i = 0; i < nmsg; i++)
 		dns_msg__free(msgs[i]);
@@ -533,9 +536,12 @@ static int cmd_query(struct dns_client *c, int argc, char **argv)
 		dns_msg__free(r);
 		return 1;
 	}
-	if (cli_json)
-		printf("{\"ok\":%s,\"rcode\":\"%s\",\"answer\":[", err ? "false" : "true",
-		       dns_rcode_name(dns_msg_rcode(r), b));
+	if (cli_json) {
+		printf("{\"ok\":%s,\"code\":%d,\"rcode\":\"%s\",\"message\":", err ? "false" : "true",
+		       err, dns_rcode_name(dns_msg_rcode(r), b));
+		json_str(err ? dns_strerror(err) : "answered");
+		printf(",\"answer\":[");
+	}
 	for (int i = 0; i < r->n[DNS_SEC_AN]; i++) {
 		const struct dns_rr *rr = &r->rr[DNS_SEC_AN][i];
 
@@ -554,7 +560,7 @@ static int cmd_query(struct dns_client *c, int argc, char **argv)
 	if (cli_json)
 		printf("]}\n");
 	else if (err)
-		printf(";; %s\n", dns_rcode_name(dns_msg_rcode(r), b));
+		printf(";; %s: %s\n", dns_rcode_name(dns_msg_rcode(r), b), dns_strerror(err));
 	free(rd);
 	dns_msg__free(r);
 	return err ? 1 : 0;

@@ -57,6 +57,7 @@ enum dns_err {
 	DNS_E_NO_ZONE,	   /* name in none of the configured zones */
 	DNS_E_VERIFY,	   /* read-your-write: server does not show what we wrote */
 	DNS_E_FLAG_FORMAT, /* mirroring flag TXT not key=value fields */
+	DNS_E_CONFIG,	   /* configuration file error; the message names file and line */
 	DNS_E_MAX,
 };
 
@@ -320,6 +321,15 @@ void dns_client__free(struct dns_client *c);
  * look at), or a transport/verification code with *resp NULL.
  */
 int dns_client__send(struct dns_client *c, const struct dns_msg *req, struct dns_msg **resp);
+/*
+ * TESTING ONLY: send @len bytes exactly as given (only the ID is replaced,
+ * and a TSIG appended when the client has a key), so tests can make a real
+ * server answer FORMERR or NOTIMP. Everything else goes through
+ * dns_client__send(), which only sends what dns_msg__render() produced.
+ * Bytes that do not parse are matched to replies by ID and opcode only.
+ */
+int dns_client__send_wire(struct dns_client *c, const uint8_t *wire, size_t len,
+			  struct dns_msg **resp);
 /* Query NAME TYPE; RRs of the answer section with that owner and type. */
 int dns_client__query(struct dns_client *c, const struct dns_name *name, uint16_t type,
 		      struct dns_msg **resp);
@@ -370,5 +380,47 @@ int dns_steer__show(struct dns_client *c, struct dns_steer *s);
 int dns_steer__set(struct dns_client *c, struct dns_steer *s);
 /* Remove addresses and flag, guarded the same way. */
 int dns_steer__clear(struct dns_client *c, struct dns_steer *s);
+
+/* ---- configuration file ------------------------------------------------------ */
+
+/*
+ * For the controller: what to steer and where, from a file such as
+ *
+ *   server 192.0.2.53#53          # numeric address, optional #port
+ *   port 53                       # alternative to #port
+ *   zone example.com              # repeatable; none: found by SOA
+ *   key-file /etc/presage/presage.key
+ *   key-name presage-key          # optional: which key in the file
+ *   ttl 30                        # TTL of steered records
+ *   name www.example.com          # repeatable: the names to steer
+ *
+ * A word starting with '#' starts a comment ('#' inside a word, as in
+ * ADDR#PORT, does not); values may be "double-quoted" (\" and \\ inside).
+ * Defaults: server 127.0.0.1, port 53, ttl 30. At least one name is
+ * required, and when zones are listed every name must be inside one.
+ */
+#define DNS_CONFIG_ZONES_MAX 16
+#define DNS_CONFIG_NAMES_MAX 256
+struct dns_config {
+	char server[64];
+	uint16_t port;
+	struct dns_name zones[DNS_CONFIG_ZONES_MAX]; /* lower case */
+	size_t nzones;
+	char key_file[4096]; /* "" when not given */
+	char key_name[256];  /* "" when not given */
+	uint32_t ttl;
+	struct dns_name names[DNS_CONFIG_NAMES_MAX]; /* lower case */
+	int name_line[DNS_CONFIG_NAMES_MAX];	      /* where each name was given */
+	size_t nnames;
+};
+
+/*
+ * Parse @text (modified in place) as the file @path. 0, or -DNS_E_CONFIG
+ * with "PATH:LINE: what is wrong and what was expected" in @err.
+ */
+int dns_config__parse(struct dns_config *c, char *text, const char *path, char *err,
+		      size_t errlen);
+/* Read and parse a file; a read failure is a negative errno, also described in @err. */
+int dns_config__read_file(struct dns_config *c, const char *path, char *err, size_t errlen);
 
 #endif

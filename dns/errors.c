@@ -51,7 +51,7 @@ static const char *rcode_text(int rcode)
 	case DNS_RCODE_NOTIMP:
 		return "server says NOTIMP: it does not implement this opcode (dynamic update off?)";
 	case DNS_RCODE_REFUSED:
-		return "server says REFUSED: policy forbids this update (allow-update / acl does not grant this key)";
+		return "server says REFUSED: policy forbids this request (update: the zone's allow-update / update-policy does not grant this key; query: the server does not serve that zone)";
 	case DNS_RCODE_YXDOMAIN:
 		return "server says YXDOMAIN: a name that the prerequisites require to be unused is in use";
 	case DNS_RCODE_YXRRSET:
@@ -147,6 +147,8 @@ const char *dns_strerror(int err)
 		return "read-your-write check failed: the server does not show what we wrote";
 	case DNS_E_FLAG_FORMAT:
 		return "mirroring flag TXT record is not a list of key=value strings";
+	case DNS_E_CONFIG:
+		return "DNS configuration file is not valid (the parser's message names the file and line)";
 	}
 	if (err < 0 && err > -4096)
 		return strerror(-err);

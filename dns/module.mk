@@ -3,7 +3,7 @@
 # libFuzzer targets (make fuzz-dns) and their seed-corpus replay.
 
 DNS_LIB_SRCS := dns/errors.c dns/name.c dns/wire.c dns/rdata.c dns/tsig.c dns/key.c \
-	dns/update.c dns/client.c dns/steer.c
+	dns/update.c dns/client.c dns/steer.c dns/config.c
 DNS_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DNS_LIB_SRCS))
 DNS_LIBS := -lcrypto -lpthread
 
@@ -17,7 +17,7 @@ CLI_LIBS += $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a $(DNS_LIBS)
 $(BUILD)/presage: $(BUILD)/libpresage-dns.a
 
 # C tests: wire format and malformed table; client against fake responders.
-DNS_TESTS := t-dns-wire t-dns-client
+DNS_TESTS := t-dns-wire t-dns-client t-dns-config
 $(addprefix $(BUILD)/tests/,$(DNS_TESTS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o \
 		$(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
@@ -54,3 +54,11 @@ $(BUILD)/dns/dns-bench: $(BUILD)/dns/bench_dns.o $(BUILD)/libpresage-dns.a $(BUI
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
 BENCH_BINS += $(BUILD)/dns/dns-bench
+
+# Test tool: sends deliberately malformed requests (FORMERR, NOTIMP) through
+# dns_client__send_wire() for tests/t-dns-{bind,knot}.sh. Built with the
+# tests, never installed.
+$(BUILD)/dns/dns-raw: $(BUILD)/dns/raw_dns.o $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
+TEST_BINS += $(BUILD)/dns/dns-raw

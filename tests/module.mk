@@ -33,3 +33,10 @@ $(BUILD)/bench/bench-flowmap: $(BUILD)/tests/bench/bench-flowmap.o $(BUILD)/libp
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
 BENCH_BINS += $(BUILD)/bench/bench-flowmap
+
+# nlmon's route table and its accounting, fed crafted rtnetlink messages.
+$(BUILD)/tests/t-nlmon-table: $(BUILD)/tests/t-nlmon-table.o $(BUILD)/user/nlmon.o \
+		$(BUILD)/user/nltab.o $(BUILD)/user/config.o $(BUILD)/user/health.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lmnl -lpthread -lm
+TEST_BINS += $(BUILD)/tests/t-nlmon-table

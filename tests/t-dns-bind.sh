@@ -10,9 +10,18 @@ tsig-keygen -a hmac-sha256 presage-key >"$T/k.key"
 # same name, another secret: the server must say BADSIG
 tsig-keygen -a hmac-sha256 presage-key >"$T/kbad.key"
 tsig-keygen -a hmac-sha256 unknown-key >"$T/kunk.key"
+# a key the server knows, with update rights only on nokey.test
+tsig-keygen -a hmac-sha256 other-key >"$T/kother.key"
 for a in sha1 sha224 sha384 sha512; do tsig-keygen -a hmac-$a key-$a >"$T/k-$a.key"; done
 write_zone example.test
 write_zone other.test
+write_zone nokey.test
+write_zone noupd.test
+write_zone jnl.test
+# broken.test does not load (unknown type): the server keeps it as a zone it
+# cannot serve
+write_zone broken.test
+echo "bad IN BOGUSTYPE 1" >>"$T/broken.test.zone"
 cat >"$T/named.conf" <<EOF2
 options {
 	directory "$T";
@@ -30,6 +39,11 @@ include "$T/k-sha1.key"; include "$T/k-sha224.key"; include "$T/k-sha384.key"; i
 zone "example.test" { type primary; file "$T/example.test.zone";
 	allow-update { key presage-key; key key-sha1; key key-sha224; key key-sha384; key key-sha512; }; };
 zone "other.test" { type primary; file "$T/other.test.zone"; allow-update { key presage-key; }; };
+include "$T/kother.key";
+zone "nokey.test" { type primary; file "$T/nokey.test.zone"; allow-update { key other-key; }; };
+zone "noupd.test" { type primary; file "$T/noupd.test.zone"; };
+zone "broken.test" { type primary; file "$T/broken.test.zone"; allow-update { key presage-key; }; };
+zone "jnl.test" { type primary; file "$T/jnl.test.zone"; allow-update { key presage-key; }; };
 EOF2
 named -g -c "$T/named.conf" >"$T/named.log" 2>&1 &
 SRV_PID=$!
@@ -39,6 +53,50 @@ fi
 pass "named up on 127.0.0.1#$PORT"
 
 run_scenarios "$T/k.key" "$T/kbad.key" "$T/kunk.key"
+
+run_error_common "$T/k.key"
+
+# REFUSED: the key is known but the zone's policy does not grant it, or the
+# zone takes no updates at all
+if err_update "REFUSED other key's zone" REFUSED rcode "policy forbids" --key "$T/k.key" \
+	add:r.nokey.test:300:A:192.0.2.9 && check_absent "REFUSED" r.nokey.test A; then
+	pass "REFUSED: allow-update grants another key, code -5105, record absent"
+fi
+if err_update "REFUSED no allow-update" REFUSED rcode "policy forbids" --key "$T/k.key" \
+	--zone noupd.test add:r.noupd.test:300:A:192.0.2.9 && check_absent "REFUSED" r.noupd.test A; then
+	pass "REFUSED: zone without allow-update, code -5105"
+fi
+# NOTAUTH without a TSIG error: an update for a zone the server does not have
+if err_update "NOTAUTH not our zone" NOTAUTH rcode "not authoritative" --key "$T/k.key" \
+	--zone nothere.test add:x.nothere.test:300:A:192.0.2.9; then
+	pass "NOTAUTH: update for a zone the server does not serve, code -5109"
+fi
+# SERVFAIL: a zone that failed to load
+if err_update "SERVFAIL zone not loaded" SERVFAIL rcode "check its log" --key "$T/k.key" \
+	--zone broken.test add:x.broken.test:300:A:192.0.2.9; then
+	pass "SERVFAIL: update to a zone that failed to load, code -5102"
+fi
+# SERVFAIL: the journal cannot be written (its path is a directory; we are
+# root, so permissions would not stop named). Removing the obstacle makes the
+# same update succeed, so the journal was the cause.
+mkdir "$T/jnl.test.zone.jnl"
+if err_update "SERVFAIL journal" SERVFAIL rcode "check its log" --key "$T/k.key" \
+	add:j.jnl.test:300:A:192.0.2.9 && check_absent "SERVFAIL journal" j.jnl.test A; then
+	rmdir "$T/jnl.test.zone.jnl"
+	if pd update --key "$T/k.key" add:j.jnl.test:300:A:192.0.2.9 >/dev/null &&
+		[ "$(digs j.jnl.test A)" = 192.0.2.9 ]; then
+		pass "SERVFAIL: journal not writable, code -5102; same update applies once it is"
+	else
+		fail "SERVFAIL journal" "update still fails after the journal path was freed"
+	fi
+fi
+# BIND signs its FORMERR and NOTIMP answers to signed requests
+if err_raw "FORMERR zone type" "$T/k.key" example.test zone-type-a FORMERR rcode "could not parse" true; then
+	pass "FORMERR: zone section of type A, signed reply, code -5101"
+fi
+if err_raw "NOTIMP signed" "$T/k.key" example.test opcode=3 NOTIMP rcode "does not implement" true; then
+	pass "NOTIMP: unassigned opcode 3, signed reply, code -5104"
+fi
 
 # every HMAC algorithm BIND offers, keys as tsig-keygen writes them
 for a in sha1 sha224 sha384 sha512; do

@@ -102,6 +102,9 @@ ip netns exec "$NS_R" tc qdisc del dev r-ic0 root
 # retransmission (measured: +22..34 % over the sender's count on an idle
 # machine). A NIC with RSS keeps a flow on one queue; veth does not.
 PIN="taskset -c 0"
+# nstat's history file is per user, not per namespace: a private one, so a
+# concurrent run cannot reset our baseline.
+export NSTAT_HISTORY=$TMP/nstat.history
 "$BUILD/presage-dropper" --netns "$NS_R" attach r-ic0 1 --tcp-data
 declare -A MEAS
 for pct in 1 4; do
@@ -115,7 +118,7 @@ for pct in 1 4; do
 	sleep 1.2
 	t1=$(now_ms)
 	r1=$(stats_field tx_tcp_retrans)
-	sent=$(ip netns exec "$NS_C" nstat TcpRetransSegs | awk '/TcpRetransSegs/ {print $2}')
+	sent=$(ip netns exec "$NS_C" nstat -z TcpRetransSegs | awk '/TcpRetransSegs/ {print $2}')
 	d1=$("$BUILD/presage-dropper" --netns "$NS_R" show r-ic0)
 	real=$(python3 -c 'import json,sys; a,b=json.loads(sys.argv[1]),json.loads(sys.argv[2]); s=b["seen"]-a["seen"]; print((b["dropped"]-a["dropped"])/s if s else 0)' "$d0" "$d1")
 	meas=$($L/agentstat.py "$TMP/agent.json" transit-a "$t0" "$t1" tx_retrans_rate)
@@ -152,15 +155,18 @@ if [ "$during" -gt "$before" ] && [ "$after" -gt "$during" ] && [ "$ntc" -eq 1 ]
 else fail "restart_after_kill9_reuses_maps_one_attachment"; fi
 
 # ---- an interface disappears, the agent goes on, and re-attaches on return
+# Wait for the event (up to 15 s under load), not a fixed time.
+wait_log() { for _ in $(seq 1 150); do [ "$(grep -c "$1" "$TMP/agent.log")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
 ip -n "$NS_R" link del r-ic1
-sleep 1.2
+wait_log "interface r-ic1 disappeared" 1
+sleep 0.6	# one more sample after it
 if grep -q "interface r-ic1 disappeared" "$TMP/agent.log" && kill -0 "$AGENT_PID" &&
-	tail -1 "$TMP/agent.json" | grep -q '"link":"transit-a","interface":"r-ic0","state":"attached"'; then
+	grep '"links"' "$TMP/agent.json" | tail -1 | grep -q '"link":"transit-a","interface":"r-ic0","state":"attached"'; then
 	pass "interface_disappears_agent_goes_on"
 else fail "interface_disappears_agent_goes_on"; fi
 ip link add r-ic1 netns "$NS_R" type veth peer name s1 netns "$NS_S"
 ip -n "$NS_R" link set r-ic1 up
-sleep 1.2
+wait_log 'interconnect peer-b: attached to r-ic1' 2
 if [ "$(grep -c 'interconnect peer-b: attached to r-ic1' "$TMP/agent.log")" -ge 2 ]; then
 	pass "interface_returns_reattached"
 else fail "interface_returns_reattached"; fi

@@ -26,8 +26,14 @@ struct dp_link {
 	int ifindex;			/* where it is attached, 0 if not */
 	enum link_attach_state state;
 	enum xdp_attach_mode mode;
-	struct ihm_bpf *xdp_skel;	/* one object per interface, maps shared by pin */
+	/*
+	 * The XDP program: the one shared by every interface (xdp_own false),
+	 * or, where attaching the shared one failed, an object of this
+	 * interface's own (maps shared by pin).
+	 */
+	struct ihm_bpf *xdp_skel;
 	struct xdp_program *xdp_prog;
+	bool xdp_own;
 	bool tc_attached;
 	bool warned_missing;
 };
@@ -35,6 +41,9 @@ struct dp_link {
 struct ihm_dp {
 	const struct ihm_config *cfg;
 	struct ihm_bpf *skel;		/* owns the maps and the tc program */
+	/* One XDP program for all interfaces: loaded (verified) once. */
+	struct ihm_bpf *xdp_skel;
+	struct xdp_program *xdp_prog;
 	int nlinks;
 	struct dp_link links[CFG_MAX_LINKS];
 };
@@ -276,6 +285,45 @@ static void detach_stale_xdp(int ifindex)
 	xdp_multiprog__close(mp);
 }
 
+/* A fresh XDP program object (not loaded: libxdp loads it when it attaches). */
+static int new_xdp_prog(const struct ihm_config *cfg, struct ihm_bpf **skel,
+			struct xdp_program **prog)
+{
+	int err;
+
+	*skel = open_skel(cfg);
+	if (!*skel)
+		return -errno;
+	bpf_program__set_autoload((*skel)->progs.presage_tc, false);
+	*prog = xdp_program__from_bpf_obj((*skel)->obj, "xdp");
+	err = libxdp_get_error(*prog);
+	if (err) {
+		*prog = NULL;
+		ihm_bpf__destroy(*skel);
+		*skel = NULL;
+	}
+	return err;
+}
+
+static void attached_xdp(struct dp_link *l, enum xdp_attach_mode mode)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(l->ifindex);
+
+	l->mode = mode;
+	if (!libxdp_get_error(mp) && mp && xdp_multiprog__is_legacy(mp))
+		pr_warn("%s: libxdp attached presage's XDP program alone (its "
+			"dispatcher is unavailable on this kernel, e.g. lockdown "
+			"forbids freplace programs): another XDP program cannot "
+			"share this interface", l->conf->ifname);
+	if (!libxdp_get_error(mp))
+		xdp_multiprog__close(mp);
+}
+
+/*
+ * Attach the shared program (verified once for all interfaces); where that
+ * fails, an object of the interface's own, as older libxdp/kernels need
+ * when one program cannot join several dispatchers.
+ */
 static int attach_xdp(struct ihm_dp *dp, struct dp_link *l)
 {
 	enum xdp_attach_mode modes[2];
@@ -290,31 +338,28 @@ static int attach_xdp(struct ihm_dp *dp, struct dp_link *l)
 		break;
 	}
 	detach_stale_xdp(l->ifindex);
-	for (int m = 0; m < nmodes; m++) {
-		l->xdp_skel = open_skel(dp->cfg);
-		if (!l->xdp_skel)
-			return -errno;
-		bpf_program__set_autoload(l->xdp_skel->progs.presage_tc, false);
-		l->xdp_prog = xdp_program__from_bpf_obj(l->xdp_skel->obj, "xdp");
-		err = libxdp_get_error(l->xdp_prog);
-		if (err) {
-			l->xdp_prog = NULL;
-			ihm_bpf__destroy(l->xdp_skel);
-			l->xdp_skel = NULL;
+	if (!dp->xdp_prog) {
+		err = new_xdp_prog(dp->cfg, &dp->xdp_skel, &dp->xdp_prog);
+		if (err)
 			return err;
+	}
+	for (int m = 0; m < nmodes; m++) {
+		err = xdp_program__attach(dp->xdp_prog, l->ifindex, modes[m], 0);
+		if (!err) {
+			l->xdp_prog = dp->xdp_prog;
+			l->xdp_own = false;
+			attached_xdp(l, modes[m]);
+			return 0;
 		}
+		pr_debug("%s: the shared XDP program did not attach (%s); trying one of its own",
+			 l->conf->ifname, strerror(-err));
+		err = new_xdp_prog(dp->cfg, &l->xdp_skel, &l->xdp_prog);
+		if (err)
+			return err;
 		err = xdp_program__attach(l->xdp_prog, l->ifindex, modes[m], 0);
 		if (!err) {
-			struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(l->ifindex);
-
-			l->mode = modes[m];
-			if (!libxdp_get_error(mp) && mp && xdp_multiprog__is_legacy(mp))
-				pr_warn("%s: libxdp attached presage's XDP program alone (its "
-					"dispatcher is unavailable on this kernel, e.g. lockdown "
-					"forbids freplace programs): another XDP program cannot "
-					"share this interface", l->conf->ifname);
-			if (!libxdp_get_error(mp))
-				xdp_multiprog__close(mp);
+			l->xdp_own = true;
+			attached_xdp(l, modes[m]);
 			return 0;
 		}
 		xdp_program__close(l->xdp_prog);
@@ -374,10 +419,13 @@ static void free_xdp(struct dp_link *l, bool detach)
 			pr_warn("%s: detaching the XDP program failed: %s", l->conf->ifname,
 				strerror(-err));
 	}
-	xdp_program__close(l->xdp_prog);
-	ihm_bpf__destroy(l->xdp_skel);
+	if (l->xdp_own) {
+		xdp_program__close(l->xdp_prog);
+		ihm_bpf__destroy(l->xdp_skel);
+	}
 	l->xdp_prog = NULL;
 	l->xdp_skel = NULL;
+	l->xdp_own = false;
 }
 
 /*
@@ -515,6 +563,8 @@ void ihm_dp__destroy(struct ihm_dp *dp)
 		}
 		l->state = LINK_DETACHED;
 	}
+	xdp_program__close(dp->xdp_prog);
+	ihm_bpf__destroy(dp->xdp_skel);
 	ihm_bpf__destroy(dp->skel);
 	free(dp);
 }

@@ -218,6 +218,35 @@ static void fmt_pct(char *buf, size_t n, double v)
 		snprintf(buf, n, "%.2f%%", v * 100);
 }
 
+/*
+ * Link state, routes and probes get a line of their own under the link's
+ * row, so the columns stay readable.
+ */
+static void print_detail_line(FILE *f, const struct health_sample *s)
+{
+	char loss[16], avg[16], p90[16], mx[16], routes[96] = "routes -", probe[128] = "";
+
+	if (s->routes_known)
+		snprintf(routes, sizeof(routes), "routes %llu (+%llu -%llu, burst %llu)",
+			 (unsigned long long)s->routes, (unsigned long long)s->routes_announced,
+			 (unsigned long long)s->routes_withdrawn,
+			 (unsigned long long)s->withdraw_burst_max);
+	if (s->probes_configured) {
+		fmt_pct(loss, sizeof(loss), s->probe_loss);
+		fmt_ms(avg, sizeof(avg), s->probe_rtt_avg_ms);
+		fmt_ms(p90, sizeof(p90), s->probe_rtt_p90_ms);
+		fmt_ms(mx, sizeof(mx), s->probe_rtt_max_ms);
+		snprintf(probe, sizeof(probe), "  probes %llu/%llu lost %llu (%s) rtt avg/p90/max %s/%s/%s ms",
+			 (unsigned long long)s->probe_replies, (unsigned long long)s->probe_sent,
+			 (unsigned long long)s->probe_lost, loss, avg, p90, mx);
+	}
+	fprintf(f, "%-8s %-12s link %s  %s%s\n", "", "",
+		s->carrier < 0 ? "?" : s->carrier ? "carrier" : "NO-CARRIER", routes, probe);
+	if (s->link_changes)
+		fprintf(f, "%-8s %-12s link state changed %llu time(s), now %s\n", "", "",
+			(unsigned long long)s->link_changes, s->operstate);
+}
+
 void health_print_row(FILE *f, const struct health_sample *s)
 {
 	char mn[16], p50[16], p90[16], p99[16], mx[16], ri[16], ro[16], util[16], tm[16];
@@ -239,12 +268,14 @@ void health_print_row(FILE *f, const struct health_sample *s)
 		snprintf(util, sizeof(util), "%.1f", s->utilization * 100);
 	if (strcmp(s->state, "attached")) {
 		fprintf(f, "%-8s %-12s %-10s %s\n", tm, s->link, s->ifname, s->state);
+		print_detail_line(f, s);
 		return;
 	}
 	fprintf(f, "%-8s %-12s %-10s %9.3f %9.3f %5s %6llu %7s %7s %7s %7s %7s %6s %6s %5llu %5.1f%%\n",
 		tm, s->link, s->ifname, s->rx_bps / 1e6, s->tx_bps / 1e6, util,
 		(unsigned long long)s->rtt_samples, mn, p50, p90, p99, mx, ri, ro,
 		(unsigned long long)s->malformed, s->flow_pressure * 100);
+	print_detail_line(f, s);
 }
 
 void health_json(struct json_writer *w, const struct health_sample *s)

@@ -25,12 +25,53 @@
 #include "json.h"
 #include "log.h"
 #include "netns.h"
+#include "nlmon.h"
+#include "probe.h"
 
 static volatile sig_atomic_t stop_sig;
 
 static void on_signal(int sig)
 {
 	stop_sig = sig;
+}
+
+/* Where nlmon's events go: the log, and in -j mode a JSON line on stdout. */
+struct event_sink {
+	const struct ihm_config *cfg;
+	bool json;
+};
+
+/*
+ * Runs on nlmon's thread. Sample lines are written under flockfile(stdout)
+ * by the main thread, so an event line never lands inside one.
+ */
+static void on_nl_event(void *ctx, uint64_t ts_ms, const char *kind, int link_idx,
+			const char *detail)
+{
+	const struct event_sink *es = ctx;
+	const char *link = link_idx >= 0 && link_idx < es->cfg->nlinks ?
+				   es->cfg->links[link_idx].name : NULL;
+
+	pr_info("event %s%s%s: %s", kind, link ? " on " : "", link ? link : "", detail);
+	if (es->json) {
+		struct json_writer w;
+
+		flockfile(stdout);
+		json_init(&w, stdout);
+		json_obj_open(&w, NULL);
+		json_str(&w, "schema", "presage.event/1");
+		json_u64(&w, "ts_ms", ts_ms);
+		json_str(&w, "kind", kind);
+		if (link)
+			json_str(&w, "link", link);
+		else
+			json_null(&w, "link");
+		json_str(&w, "detail", detail);
+		json_obj_close(&w);
+		fputc('\n', stdout);
+		fflush(stdout);
+		funlockfile(stdout);
+	}
 }
 
 static void usage(FILE *f)
@@ -42,7 +83,10 @@ static void usage(FILE *f)
 		"  -n, --netns NAME    run in network namespace NAME (/var/run/netns/NAME);\n"
 		"                      unlike 'ip netns exec' this keeps the host's bpffs, so\n"
 		"                      the pinned maps outlive the agent\n"
-		"  -j, --json          print samples as JSON lines instead of a table\n"
+		"  -j, --json          print samples as JSON lines instead of a table; events\n"
+		"                      (link-up, link-down, withdrawal-burst, netlink-resync)\n"
+		"                      go to the log and, with -j, to stdout as\n"
+		"                      presage.event/1 lines of their own\n"
 		"  -t, --tick DUR      override the config's tick (e.g. 500ms)\n"
 		"      --count N       exit after N samples (default: run until SIGTERM)\n"
 		"      --quiet         print no samples (logs only)\n"
@@ -98,6 +142,9 @@ int main(int argc, char **argv)
 	int verbose = 0, c, err, ret = 1;
 	char errbuf[512];
 	struct ihm_dp *dp = NULL;
+	struct nlmon *nl = NULL;
+	struct event_sink sink = { .cfg = &cfg };
+	struct prober *prober = NULL;
 	uint64_t gen, next_tick, last_read = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -147,12 +194,20 @@ int main(int argc, char **argv)
 	if (netns && netns_enter(netns))
 		return 1;
 	if (check) {
-		for (int i = 0; i < cfg.nlinks; i++)
-			printf("%s: interface %s (%s), capacity %llu bit/s%s%s\n", cfg.links[i].name,
-			       cfg.links[i].ifname,
-			       if_nametoindex(cfg.links[i].ifname) ? "present" : "missing",
-			       (unsigned long long)cfg.links[i].capacity_bps,
-			       cfg.links[i].peer[0] ? ", peer " : "", cfg.links[i].peer);
+		for (int i = 0; i < cfg.nlinks; i++) {
+			const struct link_conf *l = &cfg.links[i];
+
+			printf("%s: interface %s (%s), capacity %llu bit/s%s%s", l->name, l->ifname,
+			       if_nametoindex(l->ifname) ? "present" : "missing",
+			       (unsigned long long)l->capacity_bps, l->peer[0] ? ", peer " : "",
+			       l->peer);
+			for (int k = 0; k < l->nprobes; k++)
+				printf("%s%s", k ? " " : ", probes ", l->probes[k].text);
+			putchar('\n');
+		}
+		printf("health API: %s%s\n", cfg.listen[0] ? cfg.listen : "off",
+		       !cfg.listen[0] ? "" : !cfg.tls_cert[0] ? " (HTTP)" :
+		       cfg.tls_client_ca[0] ? " (HTTPS, client certificate required)" : " (HTTPS)");
 		return 0;
 	}
 	if (cleanup)
@@ -165,9 +220,22 @@ int main(int argc, char **argv)
 	dp = ihm_dp__open(&cfg);
 	if (!dp)
 		return 1;
+	sink.json = json && !quiet;
+	nl = nlmon_start(&cfg, on_nl_event, &sink);
+	if (!nl) {
+		pr_err("cannot monitor links and routes over netlink; not starting without them");
+		ihm_dp__destroy(dp);
+		return 1;
+	}
 	if (ihm_dp__attach_all(dp) == 0)
 		pr_warn("no interconnect could be attached yet; running, and attaching each one "
 			"when its interface appears");
+	prober = prober_start(&cfg);
+	if (!prober) {
+		nlmon_stop(nl);
+		ihm_dp__destroy(dp);
+		return 1;
+	}
 	pr_info("started: %d interconnect(s), tick %.3fs, maps pinned in %s", cfg.nlinks,
 		(double)cfg.tick_ns / 1e9, cfg.pin_dir);
 
@@ -201,6 +269,8 @@ int main(int argc, char **argv)
 			struct json_writer w;
 			uint64_t ts_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
 
+			/* One sample line at a time against nlmon's event lines. */
+			flockfile(stdout);
 			if (json) {
 				json_init(&w, stdout);
 				json_obj_open(&w, NULL);
@@ -220,9 +290,11 @@ int main(int argc, char **argv)
 				s.ts_ms = ts_ms;
 				health_compute(&s, have_prev[i] ? &prev[i] : &cur[k], &cur[k], dt,
 					       lc->capacity_bps);
+				prober_collect(prober, i, &s);
 				s.flows_live = flows;
 				s.flows_max = PRESAGE_MAX_FLOWS;
 				s.flow_pressure = (double)flows / PRESAGE_MAX_FLOWS;
+				nlmon_collect(nl, i, &s);
 				if (!quiet) {
 					if (json)
 						health_json(&w, &s);
@@ -237,6 +309,7 @@ int main(int argc, char **argv)
 					fputc('\n', stdout);
 			}
 			fflush(stdout);
+			funlockfile(stdout);
 			printed++;
 		}
 		for (int k = 0; k < n && !err; k++) {
@@ -264,6 +337,8 @@ int main(int argc, char **argv)
 	if (stop_sig)
 		pr_info("received %s, detaching", strsignal(stop_sig));
 	ret = 0;
+	nlmon_stop(nl);
+	prober_stop(prober);
 	ihm_dp__destroy(dp);
 	pr_info("stopped; maps stay pinned in %s (remove with ihmd --cleanup)", cfg.pin_dir);
 	return ret;

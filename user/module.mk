@@ -17,10 +17,10 @@ BINS += $(BUILD)/presage
 
 # The IHM agent.
 IHMD_OBJS := $(BUILD)/user/ihmd.o $(BUILD)/user/config.o $(BUILD)/user/dataplane.o \
-	$(BUILD)/user/health.o
+	$(BUILD)/user/health.o $(BUILD)/user/nlmon.o $(BUILD)/user/nltab.o $(BUILD)/user/probe.o
 $(BUILD)/ihmd: $(IHMD_OBJS) $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(IHMD_OBJS) $(BUILD)/libpresage.a $(BPF_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(IHMD_OBJS) $(BUILD)/libpresage.a $(BPF_LIBS) -lmnl -lpthread -lm
 BINS += $(BUILD)/ihmd
 
 # Loss injection for tests and the lab.
@@ -28,3 +28,9 @@ $(BUILD)/presage-dropper: $(BUILD)/user/dropper.o $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm
 BINS += $(BUILD)/presage-dropper
+
+# Unit test of the probe module's pure parts (RTT summary, echo codec).
+$(BUILD)/tests/t-probe-stats: $(BUILD)/tests/t-probe-stats.o $(BUILD)/user/probe.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm -lpthread
+TEST_BINS += $(BUILD)/tests/t-probe-stats

@@ -19,6 +19,8 @@ with open(path) as f:
             d = json.loads(line)
         except ValueError:
             continue
+        if "links" not in d:
+            continue  # an event line (presage.event/1), not a sample
         if not (t0 <= d["ts_ms"] <= t1):
             continue
         for l in d["links"]:
