@@ -51,7 +51,10 @@ const volatile __u64 ts_min_interval_ns = PRESAGE_TS_MIN_INTERVAL_NS;
 #define PRESAGE_TS_PENDING_MAX_NS 1000000000ULL
 #endif
 
-/* ifindex -> link id. Written by the agent at attach time. */
+/*
+ * ifindex -> link id, the authority. Written by the agent at attach time;
+ * read only when link_slots does not hold the interface (see presage.h).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PRESAGE_MAX_IFACES);
@@ -59,6 +62,15 @@ struct {
 	__type(value, struct link_cfg);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } links_cfg SEC(".maps");
+
+/* ifindex % PRESAGE_LINK_SLOTS -> (ifindex, link id). Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PRESAGE_LINK_SLOTS);
+	__type(key, __u32);
+	__type(value, struct link_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} link_slots SEC(".maps");
 
 /* link id -> name, ifindex, capacity. Written by the agent only. */
 struct {
@@ -116,15 +128,20 @@ struct pkt_ctx {
 	__u32 hdr_len;		/* L2..L4 header bytes, once known */
 };
 
-static __always_inline void record_rtt(__u32 link_id, __u64 rtt, bool handshake, bool asym)
+/*
+ * A sample for link @link_id; @st are the counters of the link the packet
+ * came by, which are the sample's own unless the path is asymmetric.
+ */
+static __always_inline void record_rtt(__u32 link_id, __u64 rtt, bool handshake, bool asym,
+				       struct link_stats *st)
 {
-	struct link_stats *st;
 	struct rtt_hist *h;
 	struct presage_cfg *cfg;
 	__u32 zero = 0, b;
 	__u64 gen = 0;
 
-	st = bpf_map_lookup_elem(&link_stats, &link_id);
+	if (asym)
+		st = bpf_map_lookup_elem(&link_stats, &link_id);
 	h = bpf_map_lookup_elem(&rtt_hist, &link_id);
 	if (!st || !h)
 		return;
@@ -166,20 +183,29 @@ static __always_inline void record_rtt(__u32 link_id, __u64 rtt, bool handshake,
 		h->buckets[b]++;
 }
 
-/* Canonical key: the endpoint with the lower (address, port) is side 0. */
+/*
+ * Canonical key: the endpoint with the lower (address, port) is side 0.
+ * Addresses compare as two big-endian 64-bit halves (the byte order of a
+ * byte-wise compare), which is a quarter of the work of a byte loop.
+ */
 static __always_inline __u8 make_key(struct flow_key *key, struct l3_info *l3, __be16 sport,
 				     __be16 dport)
 {
-	int i, cmp = 0;
+	__u64 s0, s1, d0, d1;
+	bool lower;
 
-#pragma unroll
-	for (i = 0; i < 16; i++) {
-		if (cmp == 0 && l3->saddr[i] != l3->daddr[i])
-			cmp = l3->saddr[i] < l3->daddr[i] ? -1 : 1;
-	}
-	if (cmp == 0)
-		cmp = bpf_ntohs(sport) < bpf_ntohs(dport) ? -1 : 1;
-	if (cmp < 0) {
+	__builtin_memcpy(&s0, l3->saddr, 8);
+	__builtin_memcpy(&s1, l3->saddr + 8, 8);
+	__builtin_memcpy(&d0, l3->daddr, 8);
+	__builtin_memcpy(&d1, l3->daddr + 8, 8);
+	if (s0 != d0)
+		lower = bpf_be64_to_cpu(s0) < bpf_be64_to_cpu(d0);
+	else if (s1 != d1)
+		lower = bpf_be64_to_cpu(s1) < bpf_be64_to_cpu(d1);
+	else
+		lower = bpf_ntohs(sport) < bpf_ntohs(dport);
+	key->pad = 0;
+	if (lower) {
 		__builtin_memcpy(key->addr[0], l3->saddr, 16);
 		__builtin_memcpy(key->addr[1], l3->daddr, 16);
 		key->port[0] = sport;
@@ -191,6 +217,14 @@ static __always_inline __u8 make_key(struct flow_key *key, struct l3_info *l3, _
 	key->port[0] = dport;
 	key->port[1] = sport;
 	return 1;
+}
+
+/* The clock is read only by the packets that need a time (about 20 ns a read). */
+static __always_inline __u64 clock_now(__u64 *now)
+{
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return *now;
 }
 
 /*
@@ -213,8 +247,9 @@ static __always_inline void arm_handshake(struct flow_state *fs, __u8 state, __u
 }
 
 /*
- * Copy @len bytes at @off of the packet to @to. The TCP code works on stack
- * copies (see parse_tcp_ts); the hook decides which helper can read it.
+ * Copy @len bytes at @off of the packet to @to, for what is not in the linear
+ * data (an skb's paged part, an XDP frag). The hook decides which helper can
+ * read it.
  */
 static __always_inline int pkt_load(struct pkt_ctx *p, const bool egress, __u32 off, void *to,
 				    __u32 len)
@@ -224,20 +259,70 @@ static __always_inline int pkt_load(struct pkt_ctx *p, const bool egress, __u32 
 	return bpf_xdp_load_bytes(p->ctx, off, to, len);
 }
 
-static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u32 l4_off,
+/* NOP NOP TS(kind 8, length 10): the layout Linux puts on every segment. */
+#define TCPOPT_NOP_NOP_TS 0x0101080aU
+
+/*
+ * Find the timestamp option in the @olen (1..40) option bytes at @opt_pos
+ * (packet offset @opt_off). The layout Linux sends is read in place; any
+ * other goes through parse_tcp_ts() on a stack copy (see lib/parse.h).
+ */
+static __always_inline int tcp_options(struct pkt_ctx *p, const bool egress, void *opt_pos,
+				       __u32 opt_off, __u32 olen, __u32 *tsval, __u32 *tsecr)
+{
+	__u64 optq[10];		/* 80 bytes, 8-aligned: copied and zeroed by words */
+	__u8 *opt = (__u8 *)optq;
+	__u32 *w = opt_pos;
+
+	if (olen >= 12 && (void *)(w + 3) <= p->data_end && w[0] == bpf_htonl(TCPOPT_NOP_NOP_TS)) {
+		*tsval = bpf_ntohl(w[1]);
+		*tsecr = bpf_ntohl(w[2]);
+		return TCPOPT_TS;
+	}
+	/* parse_tcp_ts() may read up to opt[73]: what the copy does not fill is zeroed. */
+	__builtin_memset(&optq[5], 0, 40);
+	if (opt_pos + 40 <= p->data_end) {
+		/*
+		 * All 40 bytes a TCP header can hold are linear: copy them by
+		 * words (a byte-wise memcpy from a void * is 80 instructions),
+		 * no helper call. Bytes past olen are payload, never parsed.
+		 */
+		__u64 *q = opt_pos;
+
+		optq[0] = q[0];
+		optq[1] = q[1];
+		optq[2] = q[2];
+		optq[3] = q[3];
+		optq[4] = q[4];
+	} else {
+		__builtin_memset(optq, 0, 40);
+		if (olen > 40 || pkt_load(p, egress, opt_off, opt, olen))
+			return TCPOPT_BAD;
+	}
+	return parse_tcp_ts(opt, olen, tsval, tsecr);
+}
+
+static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, void *l4_pos,
 				       struct l3_info *l3, __u32 link_id, struct link_stats *st)
 {
-	struct tcphdr th, *tcph = &th;
-	struct flow_state *fs, init = {};
-	struct flow_key key = {};
-	__u8 opt[80] = {};
+	struct tcphdr th;
+	struct flow_state *fs, init;
+	struct flow_key key;
+	__u32 l4_off = l4_pos - p->data;
 	__u32 thl, olen, payload, seq, end, tsval = 0, tsecr = 0, segs = p->segs;
-	__u64 now;
+	__u64 now = 0;
 	__u8 side;
-	bool syn, ack, rst;
+	bool syn, ack, rst, created = false;
 	int ts = TCPOPT_NONE, err;
 
-	if (l3->l4_len < sizeof(th) || pkt_load(p, egress, l4_off, &th, sizeof(th))) {
+	if (l3->l4_len < sizeof(th)) {
+		st->bad_l4++;
+		return;
+	}
+	/* The header is linear on every path but a fragmented one: read it in place. */
+	if (l4_pos + sizeof(th) <= p->data_end)
+		th = *(struct tcphdr *)l4_pos;
+	else if (pkt_load(p, egress, l4_off, &th, sizeof(th))) {
 		st->bad_l4++;
 		return;
 	}
@@ -247,25 +332,9 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 		return;
 	}
 	olen = thl - sizeof(th);
-	if (olen > 0 && olen <= 40) {
-		/*
-		 * Linux 6.1's verifier loses the range of olen: clang spills it
-		 * before the checks above, and 6.1 neither links a spilled
-		 * scalar to its register nor learns olen >= 1 from olen != 0,
-		 * so the load was refused ("R4 min value is negative").
-		 * Restate 1..64 in the length register itself (olen is 4..40,
-		 * so this is olen); the barrier keeps clang from folding it.
-		 */
-		__u32 n = olen;
-
-		barrier_var(n);
-		n = ((n - 1) & 63) + 1;
-		if (pkt_load(p, egress, l4_off + sizeof(th), opt, n)) {
-			st->bad_l4++;
-			return;
-		}
-		ts = parse_tcp_ts(opt, olen, &tsval, &tsecr);
-	}
+	if (olen > 0)
+		ts = tcp_options(p, egress, l4_pos + sizeof(th), l4_off + sizeof(th), olen, &tsval,
+				 &tsecr);
 	if (ts == TCPOPT_BAD) {
 		st->bad_l4++;
 		return;
@@ -275,40 +344,34 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 
 	payload = l3->l4_len - thl;
 	p->hdr_len = l4_off + thl;
-	syn = tcph->syn;
-	ack = tcph->ack;
-	rst = tcph->rst;
-	now = bpf_ktime_get_ns();
-	side = make_key(&key, l3, tcph->source, tcph->dest);
+	syn = th.syn;
+	ack = th.ack;
+	rst = th.rst;
+	side = make_key(&key, l3, th.source, th.dest) & 1;
 
 	fs = bpf_map_lookup_elem(&flows, &key);
 	if (!fs) {
 		/* A reset needs no state: nothing will follow it. */
 		if (rst)
 			return;
-		err = bpf_map_update_elem(&flows, &key, &init, BPF_NOEXIST);
-		if (err && err != -17 /* EEXIST: another CPU won the race */) {
-			st->flow_insert_fail++;
-			return;
-		}
-		if (!err)
-			st->flows_created++;
-		fs = bpf_map_lookup_elem(&flows, &key);
-		if (!fs)
-			return;
+		/*
+		 * A new flow is built on the stack and inserted once at the
+		 * end: an insert and a look-up of the new entry would hash
+		 * the key twice more.
+		 */
+		__builtin_memset(&init, 0, sizeof(init));
+		fs = &init;
+		created = true;
 	}
-	fs->last_seen_ns = now;
 
 	/* Loss: a data segment starting below the highest end seen is a retransmission. */
 	if (payload > 0) {
-		seq = bpf_ntohl(tcph->seq);
+		seq = bpf_ntohl(th.seq);
 		end = seq + payload;
 		if (egress)
 			st->tx_tcp_data += segs;
 		else
 			st->rx_tcp_data += segs;
-		if (side > 1)
-			return;
 		if (fs->seq_valid[side]) {
 			if ((__s32)(seq - fs->seq_end[side]) < 0) {
 				if (egress)
@@ -326,12 +389,12 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 
 	if (egress) {
 		if (syn) {
-			arm_handshake(fs, ack ? HS_SYNACK_OUT : HS_SYN_OUT, now, link_id, side,
-				      bpf_ntohl(tcph->seq) + 1);
+			arm_handshake(fs, ack ? HS_SYNACK_OUT : HS_SYN_OUT, clock_now(&now), link_id,
+				      side, bpf_ntohl(th.seq) + 1);
 		} else if (ts == TCPOPT_TS) {
 			/* SYNs are timed by the handshake; timing their TSval too would count twice. */
 			if (!fs->ts_pending || fs->ts_val != tsval) {
-				if (now - fs->ts_last_ns >= ts_min_interval_ns &&
+				if (clock_now(&now) - fs->ts_last_ns >= ts_min_interval_ns &&
 				    (!fs->ts_pending ||
 				     now - fs->ts_time_ns >= PRESAGE_TS_PENDING_MAX_NS)) {
 					fs->ts_val = tsval;
@@ -345,25 +408,26 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 				}
 			}
 		}
-	} else {
+	} else if (!created) {
+		/* A flow seen for the first time has nothing pending to complete. */
 		if (syn && ack) {
 			if (fs->hs_state == HS_SYN_OUT && fs->hs_side != side) {
 				fs->hs_state = HS_NONE;
-				record_rtt(fs->hs_link, now - fs->hs_time_ns, true,
-					   fs->hs_link != link_id);
+				record_rtt(fs->hs_link, clock_now(&now) - fs->hs_time_ns, true,
+					   fs->hs_link != link_id, st);
 			}
 		} else if (!syn && ack) {
 			if (fs->hs_state == HS_SYNACK_OUT && fs->hs_side != side &&
-			    bpf_ntohl(tcph->ack_seq) == fs->hs_ack) {
+			    bpf_ntohl(th.ack_seq) == fs->hs_ack) {
 				fs->hs_state = HS_NONE;
-				record_rtt(fs->hs_link, now - fs->hs_time_ns, true,
-					   fs->hs_link != link_id);
+				record_rtt(fs->hs_link, clock_now(&now) - fs->hs_time_ns, true,
+					   fs->hs_link != link_id, st);
 			}
 			if (ts == TCPOPT_TS && fs->ts_pending && fs->ts_side != side &&
 			    tsecr == fs->ts_val) {
 				fs->ts_pending = 0;
-				record_rtt(fs->ts_link, now - fs->ts_time_ns, false,
-					   fs->ts_link != link_id);
+				record_rtt(fs->ts_link, clock_now(&now) - fs->ts_time_ns, false,
+					   fs->ts_link != link_id, st);
 			} else if (ts == TCPOPT_TS && fs->ts_pending && fs->ts_side != side &&
 				   (__s32)(tsecr - fs->ts_val) > 0) {
 				/*
@@ -376,25 +440,56 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, __u
 		}
 	}
 
-	if (rst) {
+	if (created) {
+		err = bpf_map_update_elem(&flows, &key, &init, BPF_NOEXIST);
+		/*
+		 * EEXIST: another CPU inserted the flow between our look-up
+		 * and now; its entry stands and this packet's state is lost,
+		 * which costs at most one sample.
+		 */
+		if (!err)
+			st->flows_created++;
+		else if (err != -17 /* EEXIST */)
+			st->flow_insert_fail++;
+	} else if (rst) {
 		bpf_map_delete_elem(&flows, &key);
 		st->flows_closed++;
 	}
 }
 
+/*
+ * ifindex -> link id: the slot first (an inlined array read), links_cfg when
+ * the slot holds another interface. Returns 0, or -1 for an interface that is
+ * not configured.
+ */
+static __always_inline int link_of(__u32 ifindex, __u32 *link_id)
+{
+	__u32 k = link_slot_of(ifindex);
+	struct link_slot *ls;
+	struct link_cfg *lc;
+
+	ls = bpf_map_lookup_elem(&link_slots, &k);
+	if (ls && ls->ifindex == ifindex && ifindex) {
+		*link_id = ls->link_id;
+		return 0;
+	}
+	lc = bpf_map_lookup_elem(&links_cfg, &ifindex);
+	if (!lc)
+		return -1;
+	*link_id = lc->link_id;
+	return 0;
+}
+
 static __always_inline void presage_handle(struct pkt_ctx *p, const bool egress)
 {
 	struct hdr_cursor nh = { .pos = p->data };
-	struct l3_info l3 = {};
+	struct l3_info l3;
 	struct link_stats *st;
-	struct link_cfg *lc;
 	__u32 link_id, avail;
 	int proto, err;
 
-	lc = bpf_map_lookup_elem(&links_cfg, &p->ifindex);
-	if (!lc)
+	if (link_of(p->ifindex, &link_id))
 		return;
-	link_id = lc->link_id;
 	st = bpf_map_lookup_elem(&link_stats, &link_id);
 	if (!st)
 		return;
@@ -426,7 +521,7 @@ static __always_inline void presage_handle(struct pkt_ctx *p, const bool egress)
 		goto count;
 	}
 	if (l3.proto == IPPROTO_TCP_)
-		handle_tcp(p, egress, (__u32)(nh.pos - p->data), &l3, link_id, st);
+		handle_tcp(p, egress, nh.pos, &l3, link_id, st);
 count:
 	if (egress) {
 		/*

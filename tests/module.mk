@@ -20,6 +20,20 @@ $(BUILD)/bench/bench-bpf: $(BUILD)/tests/bench/bench-bpf.o $(BUILD)/libpresage.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
 BENCH_BINS += $(BUILD)/bench/bench-bpf
 
+# Forwarding benchmark through a router namespace (make bench, scripts/bench-fwd.sh).
+$(BUILD)/bench/bench-fwd: $(BUILD)/tests/bench/bench-fwd.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
+BENCH_BINS += $(BUILD)/bench/bench-fwd
+
+# Flow-table sweep benchmark: batch vs per element (make bench, scripts/bench-flowmap.sh).
+$(BUILD)/bench/bench-flowmap: $(BUILD)/tests/bench/bench-flowmap.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
+BENCH_BINS += $(BUILD)/bench/bench-flowmap
+
 # nlmon's route table and its accounting, fed crafted rtnetlink messages.
 $(BUILD)/tests/t-nlmon-table: $(BUILD)/tests/t-nlmon-table.o $(BUILD)/user/nlmon.o \
 		$(BUILD)/user/nltab.o $(BUILD)/user/config.o $(BUILD)/user/health.o $(BUILD)/libpresage.a

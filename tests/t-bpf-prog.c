@@ -310,12 +310,62 @@ static struct step steps[] = {
 	{ "ipv6_hs_synack_in_sample", XDP, 0,
 	  { .v6 = 1, .lport = 5000, .rport = R, .flags = TH_SYN | TH_ACK, .seq = 1, .ack = 2 },
 	  .sleep_ms = 5, .exp = { .rx_packets = 1, .rtt_hs_samples = 1 }, .rtt0 = 1, .rtt_min_ms = 5 },
+	/* --- timestamp layouts other than NOP NOP TS: the option walk --- */
+	{ "ts_layout_ts_first_new_flow_out", TC, 0,
+	  { .out = 1, .lport = 7000, .rport = R, .flags = TH_ACK, .seq = 1, .payload = 100,
+	    .opts = { 8, 10, 0, 0, 1, 44, 0, 0, 0, 3, 1, 1 }, .optlen = 12 },
+	  .exp = { .tx_packets = 1, .tx_tcp_data = 1, .flows_created = 1 }, .expect_flow = 1 },
+	{ "ts_layout_sack_then_ts_echo_pure_ack_sample", XDP, 0,
+	  { .lport = 7000, .rport = R, .flags = TH_ACK, .seq = 9, .ack = 101,
+	    .opts = { 1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 1, 44 },
+	    .optlen = 24 },
+	  .sleep_ms = 4, .exp = { .rx_packets = 1, .rtt_ts_samples = 1 }, .rtt0 = 1,
+	  .rtt_min_ms = 4 },
+	{ "ts_layout_nop_nop_ts_truncated_option_bad", XDP, 0,
+	  { .lport = 7001, .rport = R, .flags = TH_ACK, .seq = 1,
+	    .opts = { 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2 }, .optlen = 12, .doff = 7 },
+	  .exp = { .rx_packets = 1, .bad_l4 = 1 } },
+	{ "ts_canonical_new_flow_out_then_echo", TC, 0,
+	  { .out = 1, .lport = 7002, .rport = R, .flags = TH_ACK, .seq = 1,
+	    .opts = { 1, 1, 8, 10, 0, 0, 0x30, 0x39, 0, 0, 0, 1 }, .optlen = 12 },
+	  .exp = { .tx_packets = 1, .flows_created = 1 } },
+	{ "ts_canonical_echo_sample", XDP, 0,
+	  { .lport = 7002, .rport = R, .flags = TH_ACK, .seq = 1, .ack = 1, .payload = 200,
+	    .opts = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0x30, 0x39 }, .optlen = 12 },
+	  .sleep_ms = 3, .exp = { .rx_packets = 1, .rx_tcp_data = 1, .rtt_ts_samples = 1 },
+	  .rtt0 = 1, .rtt_min_ms = 3 },
+	{ "new_flow_syn_in_created", XDP, 0,
+	  { .lport = 7003, .rport = R, .flags = TH_SYN, .seq = 500 },
+	  .exp = { .rx_packets = 1, .flows_created = 1 } },
+	{ "new_flow_rst_in_only_no_flow", TC, 0,
+	  { .out = 1, .lport = 7004, .rport = R, .flags = TH_RST, .seq = 1 },
+	  .exp = { .tx_packets = 1 }, .expect_flow = -1 },
 	/* --- RST ends the flow --- */
 	{ "rst_deletes_flow", XDP, 0, { .lport = 2000, .rport = R, .flags = TH_RST | TH_ACK, .seq = 5501 },
 	  .exp = { .rx_packets = 1, .flows_closed = 1 }, .expect_flow = -1 },
 	{ "rst_unknown_flow_no_state", XDP, 0, { .lport = 2999, .rport = R, .flags = TH_RST, .seq = 1 },
 	  .exp = { .rx_packets = 1 }, .expect_flow = -1 },
 };
+
+/* What the agent does (user/dataplane.c): links_cfg first, then the slot. */
+static void set_link(int ifindex, __u32 id)
+{
+	struct link_cfg lc = { .link_id = id };
+	struct link_slot ls = { .ifindex = ifindex, .link_id = id };
+	__u32 k = ifindex, slot = link_slot_of(ifindex);
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.links_cfg), &k, &lc, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.link_slots), &slot, &ls, BPF_ANY);
+}
+
+static void clear_link(int ifindex)
+{
+	struct link_slot empty = {};
+	__u32 k = ifindex, slot = link_slot_of(ifindex);
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.link_slots), &slot, &empty, BPF_ANY);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.links_cfg), &k);
+}
 
 static void sum_stats(int link, struct link_stats *out)
 {
@@ -410,11 +460,8 @@ static int run_step(struct step *st)
 	ifindex = st->link == 1 ? ifindex_d : ifindex_lo;
 	if (st->sleep_ms)
 		usleep(st->sleep_ms * 1000);
-	if (st->link < 0) {
-		__u32 k = ifindex;
-
-		bpf_map_delete_elem(bpf_map__fd(skel->maps.links_cfg), &k);
-	}
+	if (st->link < 0)
+		clear_link(ifindex);
 	sum_stats(0, &b0);
 	sum_stats(1, &b1);
 	hist_state(0, &c0, &m0);
@@ -475,12 +522,8 @@ static int run_step(struct step *st)
 	}
 	if (st->expect_flow)
 		bad += !ASSERT_EQ(flow_present(&st->s), st->expect_flow > 0, "flow in table");
-	if (st->link < 0) {
-		__u32 k = ifindex;
-		struct link_cfg lc = { .link_id = 0 };
-
-		bpf_map_update_elem(bpf_map__fd(skel->maps.links_cfg), &k, &lc, BPF_ANY);
-	}
+	if (st->link < 0)
+		set_link(ifindex, 0);
 	return bad;
 }
 
@@ -515,6 +558,42 @@ static void test_hist_window(void)
 	free(vals);
 }
 
+/* A packet is credited to the link its slot names: the slot is what the programs read. */
+static void test_link_slot_is_read(void)
+{
+	struct link_slot ls = { .ifindex = ifindex_lo, .link_id = 1 };
+	__u32 slot = link_slot_of(ifindex_lo);
+	struct step s = { "slot_names_link_1", XDP, 0, { .proto = 17, .payload = 20 },
+			  .exp1 = { .rx_packets = 1 } };
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.link_slots), &slot, &ls, BPF_ANY);
+	ASSERT_EQ(run_step(&s), 0, "packet on lo counted on the slot's link 1, not links_cfg's 0");
+	set_link(ifindex_lo, 0);
+}
+
+/*
+ * Another interface in the slot (an ifindex PRESAGE_LINK_SLOTS away): the
+ * programs must find this one in links_cfg, for both hooks.
+ */
+static void test_link_slot_collision_falls_back(void)
+{
+	struct link_slot other = { .ifindex = ifindex_d + PRESAGE_LINK_SLOTS, .link_id = 0 };
+	__u32 slot = link_slot_of(ifindex_d);
+	struct step rx = { "collision_rx", XDP, 1, { .proto = 17, .payload = 20 },
+			   .exp1 = { .rx_packets = 1 } };
+	struct step tx = { "collision_tx", TC, 1, { .proto = 17, .out = 1, .payload = 20 },
+			   .exp1 = { .tx_packets = 1 } };
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.link_slots), &slot, &other, BPF_ANY);
+	ASSERT_EQ(run_step(&rx), 0, "XDP: link 1 from links_cfg");
+	ASSERT_EQ(run_step(&tx), 0, "tc: link 1 from links_cfg");
+	clear_link(ifindex_d);
+	struct step gone = { "collision_unconfigured", XDP, 1, { .proto = 17, .payload = 20 } };
+	bpf_map_update_elem(bpf_map__fd(skel->maps.link_slots), &slot, &other, BPF_ANY);
+	ASSERT_EQ(run_step(&gone), 0, "neither slot nor links_cfg: untouched");
+	set_link(ifindex_d, 1);
+}
+
 static int setup_netns(void)
 {
 	if (unshare(CLONE_NEWNET)) {
@@ -531,8 +610,6 @@ static int setup_netns(void)
 int main(void)
 {
 	struct bpf_map *map;
-	struct link_cfg lc0 = { .link_id = 0 }, lc1 = { .link_id = 1 };
-	__u32 k;
 	int err, nsteps = sizeof(steps) / sizeof(steps[0]);
 
 	if (setup_netns())
@@ -552,10 +629,8 @@ int main(void)
 		return 1;
 	}
 	printf("PASS: load_through_verifier\n");
-	k = ifindex_lo;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.links_cfg), &k, &lc0, BPF_ANY);
-	k = ifindex_d;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.links_cfg), &k, &lc1, BPF_ANY);
+	set_link(ifindex_lo, 0);
+	set_link(ifindex_d, 1);
 
 	for (int i = 0; i < nsteps; i++) {
 		harness_cur_failed = 0;
@@ -565,6 +640,8 @@ int main(void)
 	}
 	printf("# %d packet steps\n", nsteps);
 	RUN(test_hist_window);
+	RUN(test_link_slot_is_read);
+	RUN(test_link_slot_collision_falls_back);
 	ihm_bpf__destroy(skel);
 	return harness_exit();
 }

@@ -177,6 +177,27 @@ static int assign_ids(struct ihm_dp *dp)
 	return 0;
 }
 
+/*
+ * Slots left behind by an agent that died name interfaces that may be gone or
+ * renumbered: keep only those that links_cfg still backs with the same link.
+ */
+static void prune_slots(struct ihm_dp *dp)
+{
+	int fd = bpf_map__fd(dp->skel->maps.links_cfg);
+	int sfd = bpf_map__fd(dp->skel->maps.link_slots);
+	struct link_slot ls, empty = {};
+	struct link_cfg lc;
+
+	for (__u32 i = 0; i < PRESAGE_LINK_SLOTS; i++) {
+		if (bpf_map_lookup_elem(sfd, &i, &ls) || !ls.ifindex)
+			continue;
+		if (!bpf_map_lookup_elem(fd, &ls.ifindex, &lc) && lc.link_id == ls.link_id)
+			continue;
+		if (bpf_map_update_elem(sfd, &i, &empty, BPF_ANY))
+			pr_warn("clearing stale link slot %u failed: %s", i, strerror(errno));
+	}
+}
+
 struct ihm_dp *ihm_dp__open(const struct ihm_config *cfg)
 {
 	struct ihm_dp *dp;
@@ -227,6 +248,7 @@ struct ihm_dp *ihm_dp__open(const struct ihm_config *cfg)
 		pr_err("cannot assign link ids: %s", strerror(-err));
 		goto fail;
 	}
+	prune_slots(dp);
 	return dp;
 fail:
 	ihm_dp__destroy(dp);
@@ -406,15 +428,37 @@ static void free_xdp(struct dp_link *l, bool detach)
 	l->xdp_own = false;
 }
 
+/*
+ * links_cfg is the authority; link_slots caches it for the programs (see
+ * presage.h). Adding writes the authority first, removing clears the cache
+ * first, so the programs never see a slot without its links_cfg entry. A slot
+ * that already holds another interface is left alone: this one is then read
+ * from links_cfg.
+ */
 static int set_cfg_entry(struct ihm_dp *dp, struct dp_link *l, bool add)
 {
 	struct link_cfg lc = { .link_id = l->id };
-	__u32 k = l->ifindex;
+	struct link_slot ls = {}, cur = {};
+	__u32 k = l->ifindex, slot = link_slot_of(l->ifindex);
 	int fd = bpf_map__fd(dp->skel->maps.links_cfg);
+	int sfd = bpf_map__fd(dp->skel->maps.link_slots);
+	int err;
 
-	if (!add)
-		return bpf_map_delete_elem(fd, &k);
-	return bpf_map_update_elem(fd, &k, &lc, BPF_ANY);
+	if (bpf_map_lookup_elem(sfd, &slot, &cur))
+		return -errno;
+	if (!add) {
+		if (cur.ifindex == k && bpf_map_update_elem(sfd, &slot, &ls, BPF_ANY))
+			return -errno;
+		return bpf_map_delete_elem(fd, &k) ? -errno : 0;
+	}
+	if (bpf_map_update_elem(fd, &k, &lc, BPF_ANY))
+		return -errno;
+	if (cur.ifindex && cur.ifindex != k)
+		return 0;
+	ls.ifindex = k;
+	ls.link_id = l->id;
+	err = bpf_map_update_elem(sfd, &slot, &ls, BPF_ANY);
+	return err ? -errno : 0;
 }
 
 static int attach_link(struct ihm_dp *dp, struct dp_link *l)
@@ -433,8 +477,11 @@ static int attach_link(struct ihm_dp *dp, struct dp_link *l)
 	}
 	/* The map entry first, so the first packet the programs see is counted. */
 	err = set_cfg_entry(dp, l, true);
-	if (err)
+	if (err) {
+		pr_err("interconnect %s: writing the ifindex -> link id entry for %s failed: %s",
+		       l->conf->name, l->conf->ifname, strerror(-err));
 		goto fail;
+	}
 	err = attach_tc(dp, l);
 	if (err) {
 		pr_err("interconnect %s: attaching tc egress to %s failed: %s", l->conf->name,
@@ -569,7 +616,7 @@ int ihm_dp__set_tick_gen(struct ihm_dp *dp, __u64 gen)
 
 int ihm_dp_cleanup(const struct ihm_config *cfg)
 {
-	static const char *const maps[] = { "links_cfg", "link_info", "link_stats",
+	static const char *const maps[] = { "links_cfg", "link_slots", "link_info", "link_stats",
 					    "rtt_hist", "flows", "presage_cfg" };
 	char path[512];
 	int removed = 0;

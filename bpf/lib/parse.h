@@ -119,6 +119,7 @@ static __always_inline int parse_ipv4(struct hdr_cursor *nh, void *data_end, __u
 	l3->proto = iph->protocol;
 	l3->l4_len = tot - hlen;
 	l3->v6 = 0;
+	l3->ext_overflow = 0;
 	map_v4(l3->saddr, iph->saddr);
 	map_v4(l3->daddr, iph->daddr);
 	nh->pos += hlen;
@@ -215,8 +216,9 @@ enum {
 
 /*
  * Find the timestamp option (kind 8, length 10) in the @olen (<= 40) bytes of
- * options copied to the stack buffer @opt, which is 80 bytes long and zeroed
- * past the options. Working on a stack copy rather than the packet keeps the
+ * options copied to the stack buffer @opt, which is 80 bytes long and fully
+ * initialized (the verifier wants every byte the masked index can reach set;
+ * what lies past @olen, zeroes or payload, is never interpreted). Working on a stack copy rather than the packet keeps the
  * verifier's work flat: with direct packet access, every distinct header
  * layout before TCP (VLAN depth, IPv6 extension count) made it walk this loop
  * again, and the program hit the one-million-instruction limit.
