@@ -295,8 +295,23 @@ static __always_inline int tcp_options(struct pkt_ctx *p, const bool egress, voi
 		optq[3] = q[3];
 		optq[4] = q[4];
 	} else {
+		/*
+		 * Linux 6.1's verifier loses the range of olen here (clang
+		 * spills it before the caller's checks, and 6.1 neither links
+		 * a spilled scalar to its register nor learns olen >= 1 from
+		 * olen != 0), so the load was refused ("invalid zero-sized
+		 * read"). Restate 1..64 in the length register itself (olen is
+		 * 1..40 here, so n == olen); the barrier keeps clang from
+		 * folding it. Found by vmtest.
+		 */
+		__u32 n = olen;
+
 		__builtin_memset(optq, 0, 40);
-		if (olen > 40 || pkt_load(p, egress, opt_off, opt, olen))
+		if (olen > 40)
+			return TCPOPT_BAD;
+		barrier_var(n);
+		n = ((n - 1) & 63) + 1;
+		if (pkt_load(p, egress, opt_off, opt, n))
 			return TCPOPT_BAD;
 	}
 	return parse_tcp_ts(opt, olen, tsval, tsecr);
