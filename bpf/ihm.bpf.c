@@ -387,18 +387,20 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, voi
 			st->tx_tcp_data += segs;
 		else
 			st->rx_tcp_data += segs;
-		if (fs->seq_valid[side]) {
-			if ((__s32)(seq - fs->seq_end[side]) < 0) {
+		__u32 si = (side & 1) * 2 + (egress ? 1 : 0);
+
+		if (fs->seq_valid[si]) {
+			if ((__s32)(seq - fs->seq_end[si]) < 0) {
 				if (egress)
 					st->tx_tcp_retrans += segs;
 				else
 					st->rx_tcp_retrans += segs;
 			}
-			if ((__s32)(end - fs->seq_end[side]) > 0)
-				fs->seq_end[side] = end;
+			if ((__s32)(end - fs->seq_end[si]) > 0)
+				fs->seq_end[si] = end;
 		} else {
-			fs->seq_end[side] = end;
-			fs->seq_valid[side] = 1;
+			fs->seq_end[si] = end;
+			fs->seq_valid[si] = 1;
 		}
 	}
 

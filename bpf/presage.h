@@ -224,10 +224,17 @@ enum {
  * flow bound both memory and work.
  */
 struct flow_state {
-	__u32 seq_end[2];	/* highest sequence end seen from each side */
-	__u8 seq_valid[2];	/* seq_end[side] holds a value */
+	/*
+	 * Highest sequence end seen from each side, per hook: [side * 2 +
+	 * egress]. A transit flow (in by one interconnect, out by another) is
+	 * seen once by XDP and once by tc with the same sequence numbers; one
+	 * shared mark would make the second sighting a "retransmission".
+	 */
+	__u32 seq_end[4];
+	__u8 seq_valid[4];	/* seq_end[i] holds a value */
 	__u8 ts_side;		/* side that sent the pending TSval */
 	__u8 hs_state;		/* HS_* */
+	__u8 pad0[2];
 	__u32 ts_val;		/* pending TSval sent out */
 	__u64 ts_time_ns;	/* when it left */
 	__u64 ts_last_ns;	/* when the last TSval was recorded (sampling limit) */
