@@ -34,8 +34,20 @@ for a in $(cat /proc/cmdline); do
 	esac
 done
 
+# A tree under /tmp or /run (CI clones into /tmp) would be hidden by the
+# tmpfs mounts below: hold it on /mnt (an empty directory on Debian's root)
+# and bind it back at the same path on the tmpfs.
+HOLD=
+case "$TREE" in
+/tmp/*|/run/*)
+	if mount --bind "$TREE" /mnt; then HOLD=/mnt; else echo "vmtest-guest: cannot hold $TREE on /mnt" >&2; fi ;;
+esac
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+if [ -n "$HOLD" ]; then
+	mkdir -p "$TREE" && mount --bind "$HOLD" "$TREE" ||
+		echo "vmtest-guest: cannot bind $TREE back over the tmpfs" >&2
+fi
 mkdir -p /dev/shm /dev/pts /run/netns /run/lock /run/results
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t devpts devpts /dev/pts
