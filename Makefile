@@ -8,6 +8,7 @@
 #   make test       run every test, ends with "N passed, N failed, N skipped"
 #   make bench      benchmarks (ratios against a baseline in the same run)
 #   make demo       the built-in lab with live health
+#   make vmtest     the BPF tests on Debian 12's 6.1 kernel in qemu
 #   make SAN=1 ...  user space with ASan and UBSan (into build-san/)
 #   make V=1 ...    show full commands
 
@@ -124,6 +125,7 @@ help:
 	@echo '  bench    benchmarks; ratios against baselines measured in the same run'
 	@echo '  demo     bring up the lab and show live interconnect health'
 	@echo '  install  install binaries, example config, systemd unit (PREFIX, DESTDIR)'
+	@echo '  vmtest   the BPF tests on Debian 12'"'"'s 6.1 kernel in qemu (KERNEL=/path/to/vmlinuz for another)'
 	@echo '  fuzz-dns fuzz-pfa fuzz-mirror  libFuzzer targets (into build-fuzz/)'
 	@echo '  clean    remove build trees'
 	@echo 'variables: V=1 (show commands), SAN=1 (ASan+UBSan build in build-san/)'
