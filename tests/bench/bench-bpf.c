@@ -30,6 +30,7 @@
 #include "empty.skel.h"
 #include "bench_floor.skel.h"
 #include "../pktbuild.h"
+#include "bench.h"
 
 #define MAX_RUNS 31
 
@@ -52,19 +53,6 @@ static double run_repeat(int fd, bool xdp, uint8_t *pkt, int len, int rep)
 		exit(1);
 	}
 	return o.duration;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static bool first_row = true;

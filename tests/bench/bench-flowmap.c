@@ -21,6 +21,7 @@
 
 #include "presage.h"
 #include "flow_dump.skel.h"
+#include "bench.h"
 
 #define MAX_RUNS 15
 #define CHUNK 8192		/* entries per batch call, as user/health.c reads */
@@ -132,19 +133,6 @@ static long sweep_iter(struct bpf_link *link, double *ms, double *cms)
 	*ms = now_ms() - t;
 	*cms = cpu_ms() - c;
 	return bytes / (long)rec;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void usage(FILE *f)

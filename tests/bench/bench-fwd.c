@@ -43,6 +43,7 @@
 #include "ihm.skel.h"
 #include "empty.skel.h"
 #include "../pktbuild.h"
+#include "bench.h"
 
 #define MAX_TRIALS 31
 #define BATCH 64
@@ -224,19 +225,6 @@ static double trial(int xdp_fd, int tc_fd, double *cpu_pps)
 	/* Everything the generator sent, over all the CPU it used (warm-up included). */
 	*cpu_pps = (tx_packets(if_out) - a0) / cpu;
 	return (b - a) / (t1 - t0);
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void usage(FILE *f)
