@@ -121,6 +121,18 @@ static char *body_close(struct body *b)
 	return b->buf;
 }
 
+/* Close the top-level JSON object of @w, end the body with a newline, reply. */
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned int status,
+				  struct json_writer *w, struct body *b, const char *allow)
+{
+	char *out;
+
+	json_obj_close(w);
+	fputc('\n', b->f);
+	out = body_close(b);
+	return reply(c, status, CT_JSON, out, b->len, allow);
+}
+
 static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned int status,
 				   const char *allow, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -132,7 +144,6 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned int status
 	struct body b;
 	char msg[512];
 	va_list ap;
-	char *out;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -142,10 +153,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned int status
 	json_init(&w, b.f);
 	json_obj_open(&w, NULL);
 	json_str(&w, "error", msg);
-	json_obj_close(&w);
-	fputc('\n', b.f);
-	out = body_close(&b);
-	return reply(c, status, CT_JSON, out, b.len, allow);
+	return reply_json(c, status, &w, &b, allow);
 }
 
 static void agent_json(struct json_writer *w, const struct api *a)
@@ -224,7 +232,6 @@ static enum MHD_Result ep_health(struct api *a, struct MHD_Connection *c, struct
 	struct json_writer w;
 	uint64_t ts = 0;
 	struct body b;
-	char *out;
 
 	if (!s || !body_open(&b)) {
 		free(s);
@@ -243,11 +250,8 @@ static enum MHD_Result ep_health(struct api *a, struct MHD_Connection *c, struct
 	for (int i = 0; i < n; i++)
 		health_json(&w, &s[i]);
 	json_arr_close(&w);
-	json_obj_close(&w);
-	fputc('\n', b.f);
 	free(s);
-	out = body_close(&b);
-	return reply(c, MHD_HTTP_OK, CT_JSON, out, b.len, NULL);
+	return reply_json(c, MHD_HTTP_OK, &w, &b, NULL);
 }
 
 static enum MHD_Result ep_history(struct api *a, struct MHD_Connection *c, struct query *q)
@@ -258,7 +262,6 @@ static enum MHD_Result ep_history(struct api *a, struct MHD_Connection *c, struc
 	int link = -1;
 	struct body b;
 	ssize_t n;
-	char *out;
 
 	if (q->val[0] && parse_u63(q->val[0], &since))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
@@ -289,11 +292,8 @@ static enum MHD_Result ep_history(struct api *a, struct MHD_Connection *c, struc
 	for (ssize_t i = 0; i < n; i++)
 		health_json(&w, &s[i]);
 	json_arr_close(&w);
-	json_obj_close(&w);
-	fputc('\n', b.f);
 	free(s);
-	out = body_close(&b);
-	return reply(c, MHD_HTTP_OK, CT_JSON, out, b.len, NULL);
+	return reply_json(c, MHD_HTTP_OK, &w, &b, NULL);
 }
 
 static enum MHD_Result ep_events(struct api *a, struct MHD_Connection *c, struct query *q)
@@ -303,7 +303,6 @@ static enum MHD_Result ep_events(struct api *a, struct MHD_Connection *c, struct
 	struct json_writer w;
 	struct body b;
 	ssize_t n;
-	char *out;
 
 	if (q->val[0] && parse_u63(q->val[0], &since))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
@@ -340,11 +339,8 @@ static enum MHD_Result ep_events(struct api *a, struct MHD_Connection *c, struct
 		json_obj_close(&w);
 	}
 	json_arr_close(&w);
-	json_obj_close(&w);
-	fputc('\n', b.f);
 	free(e);
-	out = body_close(&b);
-	return reply(c, MHD_HTTP_OK, CT_JSON, out, b.len, NULL);
+	return reply_json(c, MHD_HTTP_OK, &w, &b, NULL);
 }
 
 static enum MHD_Result ep_metrics(struct api *a, struct MHD_Connection *c, struct query *q)
