@@ -436,6 +436,23 @@ static bool sfx_equal(const uint8_t *a, const uint8_t *b, size_t len)
 	return true;
 }
 
+/*
+ * Remember, as compression targets, the suffixes of @n that start at its
+ * labels before offset @upto, written at message offset @base (pointers
+ * reach offsets below 0x4000 only).
+ */
+static void comp_remember(struct comp *c, const struct dns_name *n, size_t base, size_t upto)
+{
+	for (size_t j = 0; c && j < upto && n->wire[j] && c->n < COMP_MAX; j += 1 + n->wire[j]) {
+		if (base + j >= 0x3fff)
+			break;
+		c->e[c->n].off = (uint16_t)(base + j);
+		c->e[c->n].len = (uint8_t)(n->len - j);
+		c->e[c->n].sfx = n->wire + j;
+		c->n++;
+	}
+}
+
 static int put_name(uint8_t *buf, size_t cap, size_t *o, const struct dns_name *n, struct comp *c)
 {
 	size_t i = 0;
@@ -450,14 +467,7 @@ static int put_name(uint8_t *buf, size_t cap, size_t *o, const struct dns_name *
 				memcpy(buf + *o, n->wire, i);
 				put16(buf + *o + i, 0xc000 | c->e[k].off);
 				/* Remember the new prefix labels too. */
-				for (size_t j = 0; j < i && c->n < COMP_MAX; j += 1 + n->wire[j]) {
-					if (*o + j >= 0x3fff)
-						break;
-					c->e[c->n].off = (uint16_t)(*o + j);
-					c->e[c->n].len = (uint8_t)(n->len - j);
-					c->e[c->n].sfx = n->wire + j;
-					c->n++;
-				}
+				comp_remember(c, n, *o, i);
 				*o += i + 2;
 				return 0;
 			}
@@ -467,14 +477,7 @@ static int put_name(uint8_t *buf, size_t cap, size_t *o, const struct dns_name *
 	if (*o + n->len > cap)
 		return -DNS_E_TOO_BIG;
 	memcpy(buf + *o, n->wire, n->len);
-	for (size_t j = 0; c && j < n->len && n->wire[j] && c->n < COMP_MAX; j += 1 + n->wire[j]) {
-		if (*o + j >= 0x3fff)
-			break;
-		c->e[c->n].off = (uint16_t)(*o + j);
-		c->e[c->n].len = (uint8_t)(n->len - j);
-		c->e[c->n].sfx = n->wire + j;
-		c->n++;
-	}
+	comp_remember(c, n, *o, n->len);
 	*o += n->len;
 	return 0;
 }
