@@ -185,4 +185,11 @@ nxdp=$(ip -n "$NS_R" -d link show r-ic0 | grep -c "prog/xdp")
 if [ "$ntc" -eq 0 ] && [ "$nxdp" -eq 0 ] && [ -e "$PIN_DIR/link_stats" ]; then
 	pass "sigterm_detaches_keeps_pins"
 else fail "sigterm_detaches_keeps_pins (tc $ntc xdp $nxdp)"; fi
+
+# ---- --quiet prints no sample, also with -j (JSON mode used to print the
+# envelope of each tick)
+out=$("$BUILD/ihmd" -c "$TMP/ihmd.conf" --netns "$NS_R" -j --quiet --count 2 2>>"$TMP/agent.log"); rc=$?
+if [ $rc -eq 0 ] && [ -z "$out" ]; then
+	pass "quiet_json_prints_nothing"
+else fail "quiet_json_prints_nothing (exit $rc, stdout '$out')"; fi
 exit $FAILED

@@ -301,10 +301,11 @@ int main(int argc, char **argv)
 		if (!err && dt > 0) {
 			struct json_writer w;
 			uint64_t ts_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
+			bool print_json = json && !quiet;
 
 			/* One sample line at a time against nlmon's event lines. */
 			flockfile(stdout);
-			if (json) {
+			if (print_json) {
 				json_init(&w, stdout);
 				json_obj_open(&w, NULL);
 				json_str(&w, "schema", HEALTH_SCHEMA);
@@ -329,18 +330,15 @@ int main(int argc, char **argv)
 				s.flow_pressure = (double)flows / PRESAGE_MAX_FLOWS;
 				nlmon_collect(nl, i, &s);
 				samples[k] = s;
-				if (!quiet) {
-					if (json)
-						health_json(&w, &s);
-					else
-						health_print_row(stdout, &s);
-				}
+				if (print_json)
+					health_json(&w, &s);
+				else if (!quiet)
+					health_print_row(stdout, &s);
 			}
-			if (json) {
+			if (print_json) {
 				json_arr_close(&w);
 				json_obj_close(&w);
-				if (!quiet)
-					fputc('\n', stdout);
+				fputc('\n', stdout);
 			}
 			fflush(stdout);
 			funlockfile(stdout);
