@@ -235,37 +235,24 @@ int main(int argc, char **argv)
 		       cfg.history, cfg.nlinks, strerror(errno));
 		return 1;
 	}
-	if (cfg.listen[0] && !(api = api_start(&cfg, store))) {
-		store_free(store);
-		return 1;
-	}
+	if (cfg.listen[0] && !(api = api_start(&cfg, store)))
+		goto out;
 	dp = ihm_dp__open(&cfg);
-	if (!dp) {
-		api_stop(api);
-		store_free(store);
-		return 1;
-	}
+	if (!dp)
+		goto out;
 	sink.json = json && !quiet;
 	sink.store = store;
 	nl = nlmon_start(&cfg, on_nl_event, &sink);
 	if (!nl) {
 		pr_err("cannot monitor links and routes over netlink; not starting without them");
-		ihm_dp__destroy(dp);
-		api_stop(api);
-		store_free(store);
-		return 1;
+		goto out;
 	}
 	if (ihm_dp__attach_all(dp) == 0)
 		pr_warn("no interconnect could be attached yet; running, and attaching each one "
 			"when its interface appears");
 	prober = prober_start(&cfg);
-	if (!prober) {
-		nlmon_stop(nl);
-		ihm_dp__destroy(dp);
-		api_stop(api);
-		store_free(store);
-		return 1;
-	}
+	if (!prober)
+		goto out;
 	pr_info("started: %d interconnect(s), tick %.3fs, maps pinned in %s", cfg.nlinks,
 		(double)cfg.tick_ns / 1e9, cfg.pin_dir);
 	snprintf(errbuf, sizeof(errbuf), "pid %d, %d interconnect(s), tick %.3fs", (int)getpid(),
@@ -279,15 +266,13 @@ int main(int argc, char **argv)
 		health_print_header(stdout);
 	next_tick = now_ns(CLOCK_MONOTONIC);
 	while (!stop_sig) {
-		int ids[CFG_MAX_LINKS], idx[CFG_MAX_LINKS], n = 0;
+		int ids[CFG_MAX_LINKS], n = cfg.nlinks;
 		uint64_t t_read, flows = 0;
 		double dt;
 
 		ihm_dp__recheck(dp);
-		for (int i = 0; i < cfg.nlinks; i++) {
-			ids[n] = ihm_dp__link_id(dp, i);
-			idx[n++] = i;
-		}
+		for (int i = 0; i < n; i++)
+			ids[i] = ihm_dp__link_id(dp, i);
 		t_read = now_ns(CLOCK_MONOTONIC);
 		err = health_read(ihm_dp__stats_fd(dp), ihm_dp__hist_fd(dp), ids, n, gen, cur);
 		ihm_dp__set_tick_gen(dp, ++gen);
@@ -312,8 +297,7 @@ int main(int argc, char **argv)
 				json_u64(&w, "ts_ms", ts_ms);
 				json_arr_open(&w, "links");
 			}
-			for (int k = 0; k < n; k++) {
-				int i = idx[k];
+			for (int i = 0; i < n; i++) {
 				const struct link_conf *lc = &cfg.links[i];
 
 				health_sample_init(&s);
@@ -322,14 +306,14 @@ int main(int argc, char **argv)
 				snprintf(s.state, sizeof(s.state), "%s",
 					 state_name(ihm_dp__link_state(dp, i)));
 				s.ts_ms = ts_ms;
-				health_compute(&s, have_prev[i] ? &prev[i] : &cur[k], &cur[k], dt,
+				health_compute(&s, have_prev[i] ? &prev[i] : &cur[i], &cur[i], dt,
 					       lc->capacity_bps);
 				prober_collect(prober, i, &s);
 				s.flows_live = flows;
 				s.flows_max = PRESAGE_MAX_FLOWS;
 				s.flow_pressure = (double)flows / PRESAGE_MAX_FLOWS;
 				nlmon_collect(nl, i, &s);
-				samples[k] = s;
+				samples[i] = s;
 				if (print_json)
 					health_json(&w, &s);
 				else if (!quiet)
@@ -345,9 +329,9 @@ int main(int argc, char **argv)
 			store_push(store, samples, cur, n);
 			printed++;
 		}
-		for (int k = 0; k < n && !err; k++) {
-			prev[idx[k]] = cur[k];
-			have_prev[idx[k]] = true;
+		for (int i = 0; i < n && !err; i++) {
+			prev[i] = cur[i];
+			have_prev[i] = true;
 		}
 		if (count > 0 && printed >= count)
 			break;
@@ -373,12 +357,14 @@ int main(int argc, char **argv)
 	/* In memory only: a client sees it only if it asks before the API stops. */
 	store_event(store, 0, "agent-stop", NULL, errbuf);
 	ret = 0;
+out:
 	nlmon_stop(nl);
 	prober_stop(prober);
 	/* After nlmon and the prober: their threads raise events into the store. */
 	api_stop(api);
 	store_free(store);
 	ihm_dp__destroy(dp);
-	pr_info("stopped; maps stay pinned in %s (remove with ihmd --cleanup)", cfg.pin_dir);
+	if (!ret)
+		pr_info("stopped; maps stay pinned in %s (remove with ihmd --cleanup)", cfg.pin_dir);
 	return ret;
 }
