@@ -46,9 +46,22 @@ static const struct {
 	{ "babel", RTPROT_BABEL }, { "dhcp", RTPROT_DHCP },
 };
 
-int parse_route_proto(const char *s, unsigned char *out)
+/* A whole decimal number from @min to @max. 0 or -EINVAL. */
+static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (end == s || *end || errno || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_route_proto(const char *s, unsigned char *out)
+{
 	unsigned long v;
 
 	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
@@ -56,9 +69,7 @@ int parse_route_proto(const char *s, unsigned char *out)
 			*out = proto_names[i].proto;
 			return 0;
 		}
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (end == s || *end || errno || v > 255)
+	if (parse_ulong(s, 0, 255, &v))
 		return -EINVAL;
 	*out = (unsigned char)v;
 	return 0;
@@ -306,7 +317,6 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 			cfg->nprotos++;
 		}
 	} else if (!strcmp(w[0], "route-table")) {
-		char *end;
 		unsigned long v;
 
 		if ((err = need_args(p, n, 1, w[0], "main, local, default, all or a number")))
@@ -320,9 +330,7 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 		else if (!strcmp(w[1], "all"))
 			cfg->route_table = CFG_ROUTE_TABLE_ALL;
 		else {
-			errno = 0;
-			v = strtoul(w[1], &end, 10);
-			if (end == w[1] || *end || errno || v == 0 || v >= CFG_ROUTE_TABLE_ALL)
+			if (parse_ulong(w[1], 1, CFG_ROUTE_TABLE_ALL - 1, &v))
 				return perr(p, "route-table '%s' is not main, local, default, all or a table number",
 					    w[1]);
 			cfg->route_table = (uint32_t)v;
@@ -334,14 +342,11 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 		    cfg->burst_window_ns > 60000000000ULL)
 			return perr(p, "burst-window '%s' must be a duration from 1ms to 60s", w[1]);
 	} else if (!strcmp(w[0], "burst-event") || !strcmp(w[0], "history")) {
-		char *end;
 		unsigned long v;
 
 		if ((err = need_args(p, n, 1, w[0], "one number")))
 			return err;
-		errno = 0;
-		v = strtoul(w[1], &end, 10);
-		if (end == w[1] || *end || errno || v == 0 || v > 1000000)
+		if (parse_ulong(w[1], 1, 1000000, &v))
 			return perr(p, "%s '%s' must be a number from 1 to 1000000", w[0], w[1]);
 		if (w[0][0] == 'b')
 			cfg->burst_event = (uint32_t)v;
@@ -379,7 +384,6 @@ int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
 {
 	const char *colon, *h = s;
 	size_t hl;
-	char *end;
 	unsigned long v;
 	unsigned char addr[16];
 	char tmp[64];
@@ -404,9 +408,7 @@ int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
 	tmp[hl] = '\0';
 	if (inet_pton(*s == '[' ? AF_INET6 : AF_INET, tmp, addr) != 1)
 		return -EINVAL;
-	errno = 0;
-	v = strtoul(colon + 1, &end, 10);
-	if (end == colon + 1 || *end || errno || v == 0 || v > 65535)
+	if (parse_ulong(colon + 1, 1, 65535, &v))
 		return -EINVAL;
 	if (host) {
 		if (hostlen <= hl)
