@@ -306,8 +306,11 @@ info "RTT under TBF load: ping mean $ping_mean ms over $(grep -c 'time=' "$TMP/p
 # (queue delay swings over the TCP sawtooth; ~50 ping and ~200 probe samples)
 # and ping's extra client-router hop (~0.05 ms). 20 %, as the TCP RTT test.
 # A probe timed after the qdisc (TX_SOFTWARE) would read near 0.1 ms here.
+# The guard asks only that the queue built (10x the idle RTT): how deep it
+# gets depends on the sender's sawtooth and the machine's load (4.7 to 12 ms
+# seen), so a fixed depth like 5 ms failed one CI run.
 check "probe_rtt_under_tbf_load_within_20pct_of_ping" \
-	"ping_mean > 5 and replies > 100 and bad == 0 and abs(rtt_mean - ping_mean) <= 0.2 * ping_mean"
+	"ping_mean > 1 and replies > 100 and bad == 0 and abs(rtt_mean - ping_mean) <= 0.2 * ping_mean"
 ip netns exec "$NS_R" tc qdisc del dev r-ic0 root
 
 # ======== run 4: late replies. A 1 Mbit/s TBF bottleneck with a 400 ms
