@@ -9,6 +9,7 @@ PKGS=(
 	# build
 	build-essential clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 	libmnl-dev libssl-dev libsqlite3-dev librsync-dev libmicrohttpd-dev libgnutls28-dev
+	libcurl4-openssl-dev libjson-c-dev sqlite3
 	pkg-config bpftool linux-libc-dev
 	# run and test
 	iproute2 xdp-tools iputils-ping ethtool socat python3 curl
