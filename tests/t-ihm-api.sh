@@ -174,7 +174,19 @@ for _ in $(seq 1 50); do
 	jq_py 'sys.exit(0 if any(e["kind"] == "link-down" for e in d["events"]) else 1)' && break; sleep 0.1
 done
 check events_link_down_from_netlink jq_py 'e = [x for x in d["events"] if x["kind"] == "link-down"]; print("#", e); sys.exit(0 if e and e[0]["link"] == "transit-a" and e[0]["id"] > '"$last"' else 1)'
+# A long poll (wait=MS) with nothing new is held until the next event: the
+# link coming back up ends it, long before its 30 s wait would.
+get "http://$A/v1/events" >/dev/null; last=$(jq_py 'print(d["last_id"])')
+$R curl -s -o "$TMP/poll" -m 20 "http://$A/v1/events?after=$last&wait=30000" & POLL=$!
+sleep 1
+kill -0 $POLL 2>/dev/null; held=$?
 ip -n "$NS_R" link set r-ic0 up
+timeout 10 tail --pid=$POLL -f /dev/null; done_in_time=$?
+check events_long_poll_held_while_nothing_new test $held -eq 0
+check events_long_poll_ends_with_the_event bash -c "[ $done_in_time -eq 0 ] && python3 -c \"import json; d=json.load(open('$TMP/poll')); e=d['events']; print('#', e); assert e and e[0]['kind'] == 'link-up' and e[0]['id'] == $last + 1\""
+get "http://$A/v1/events?after=$((last + 1000))&wait=300" >/dev/null
+check events_long_poll_wait_runs_out_empty jq_py 'sys.exit(0 if d["events"] == [] else 1)'
+check events_bad_wait_400 test "$(get "http://$A/v1/events?wait=600001")" = 400
 for _ in $(seq 1 50); do
 	get "http://$A/metrics" >/dev/null
 	grep -q '^presage_carrier{link="transit-a",interface="r-ic0"} 1$' "$TMP/body" && break; sleep 0.1

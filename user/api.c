@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,22 @@
 
 #define CT_JSON "application/json"
 
+/*
+ * Long polls of /v1/events (wait=MS): a request with nothing new is
+ * suspended (libmicrohttpd keeps the connection, no thread waits) until an
+ * event is raised or its wait runs out. Few pollers exist (the
+ * controllers); beyond API_WAITERS a request is answered at once.
+ */
+#define API_WAITERS 16
+#define API_WAIT_MAX_MS 60000
+
+struct waiter {
+	bool used;
+	bool resumed;
+	struct MHD_Connection *c;
+	uint64_t deadline_ms;
+};
+
 struct api {
 	struct MHD_Daemon *d;
 	struct store *st;
@@ -46,7 +63,93 @@ struct api {
 	char version[64];
 	char hostname[256];
 	double tick_s;
+
+	pthread_mutex_t wmu;
+	pthread_cond_t wcond;		/* the timer thread's: a deadline changed, or stop */
+	pthread_t wthread;
+	bool wthread_started, wstop;
+	struct waiter w[API_WAITERS];
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Resume every suspended poll (@all) or those whose wait ran out. Under wmu. */
+static void waiters_resume(struct api *a, bool all)
+{
+	uint64_t now = mono_ms();
+
+	for (int i = 0; i < API_WAITERS; i++) {
+		struct waiter *w = &a->w[i];
+
+		if (w->used && !w->resumed && (all || w->deadline_ms <= now)) {
+			w->resumed = true;
+			MHD_resume_connection(w->c);
+		}
+	}
+}
+
+/* store_event()'s hook: something new for every long poll. */
+static void on_event(void *arg)
+{
+	struct api *a = arg;
+
+	pthread_mutex_lock(&a->wmu);
+	waiters_resume(a, true);
+	pthread_mutex_unlock(&a->wmu);
+}
+
+/* A request ended (answered, or its client went away): free its long-poll slot. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct api *a = cls;
+	struct waiter *w = *req_cls;
+
+	if (w >= &a->w[0] && w < &a->w[API_WAITERS]) {
+		pthread_mutex_lock(&a->wmu);
+		w->used = false;
+		pthread_mutex_unlock(&a->wmu);
+		*req_cls = NULL;
+	}
+}
+
+/* Ends the long polls whose wait ran out. */
+static void *waiter_timer(void *arg)
+{
+	struct api *a = arg;
+
+	pthread_mutex_lock(&a->wmu);
+	while (!a->wstop) {
+		uint64_t next = UINT64_MAX;
+		struct timespec ts;
+
+		waiters_resume(a, false);
+		for (int i = 0; i < API_WAITERS; i++)
+			if (a->w[i].used && !a->w[i].resumed && a->w[i].deadline_ms < next)
+				next = a->w[i].deadline_ms;
+		if (next == UINT64_MAX) {
+			pthread_cond_wait(&a->wcond, &a->wmu);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		next -= mono_ms();
+		ts.tv_sec += (time_t)(next / 1000);
+		ts.tv_nsec += (long)(next % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&a->wcond, &a->wmu, &ts);
+	}
+	pthread_mutex_unlock(&a->wmu);
+	return NULL;
+}
 
 /* libmicrohttpd's messages are errors while it starts, debug afterwards (a
  * hostile client must not be able to flood the log). */
@@ -170,6 +273,7 @@ static void agent_json(struct json_writer *w, const struct api *a)
 /* ---- query strings ------------------------------------------------------ */
 
 struct query {
+	void **req_cls;			/* the connection's request state */
 	const char *const *allowed;	/* NULL-terminated */
 	const char *val[4];		/* by index in allowed */
 	char err[256];
@@ -298,11 +402,21 @@ static enum MHD_Result ep_history(struct api *a, struct MHD_Connection *c, struc
 
 static enum MHD_Result ep_events(struct api *a, struct MHD_Connection *c, struct query *q)
 {
-	uint64_t since = 0, after = 0, oldest, last;
+	uint64_t since = 0, after = 0, wait = 0, oldest, last;
+	struct waiter *resumed = NULL;
 	struct store_event *e = NULL;
 	struct json_writer w;
 	struct body b;
 	ssize_t n;
+
+	/* Back from a long poll: free its slot, answer with what is there. */
+	if (*q->req_cls >= (void *)&a->w[0] && *q->req_cls < (void *)&a->w[API_WAITERS]) {
+		resumed = *q->req_cls;
+		pthread_mutex_lock(&a->wmu);
+		resumed->used = false;
+		pthread_mutex_unlock(&a->wmu);
+		*q->req_cls = NULL; /* the slot is free: on_completed must not free it again */
+	}
 
 	if (q->val[0] && parse_u63(q->val[0], &since))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
@@ -312,7 +426,36 @@ static enum MHD_Result ep_events(struct api *a, struct MHD_Connection *c, struct
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
 				   "after '%.64s' is not an event id (digits only; the last id you saw)",
 				   q->val[1]);
+	if (q->val[2] && (parse_u63(q->val[2], &wait) || wait > API_WAIT_MAX_MS))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
+				   "wait '%.64s' is not a time in milliseconds from 0 to %d",
+				   q->val[2], API_WAIT_MAX_MS);
 	n = store_events(a->st, since, after, &e, &oldest, &last);
+	if (n == 0 && wait && !resumed && a->wthread_started) {
+		pthread_mutex_lock(&a->wmu);
+		/* An event raised since store_events() would not wake us: look again. */
+		if (store_last_event_id(a->st) == last) {
+			for (int i = 0; i < API_WAITERS; i++) {
+				struct waiter *wt = &a->w[i];
+
+				if (wt->used)
+					continue;
+				*wt = (struct waiter){ .used = true, .c = c,
+						       .deadline_ms = mono_ms() + wait };
+				*q->req_cls = wt;
+				MHD_suspend_connection(c);
+				pthread_cond_signal(&a->wcond);
+				pthread_mutex_unlock(&a->wmu);
+				free(e);
+				return MHD_YES;
+			}
+		}
+		pthread_mutex_unlock(&a->wmu);
+		if (store_last_event_id(a->st) != last) {
+			free(e);
+			n = store_events(a->st, since, after, &e, &oldest, &last);
+		}
+	}
 	if (n < 0 || !body_open(&b)) {
 		free(e);
 		return reply(c, 500, CT_JSON, NULL, 0, NULL);
@@ -363,7 +506,7 @@ typedef enum MHD_Result (*ep_fn)(struct api *, struct MHD_Connection *, struct q
 
 static const char *const no_params[] = { NULL };
 static const char *const history_params[] = { "since", "link", NULL };
-static const char *const events_params[] = { "since", "after", NULL };
+static const char *const events_params[] = { "since", "after", "wait", NULL };
 
 static const struct route {
 	const char *path;
@@ -430,7 +573,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	*req_cls = &seen;
+	if (first)
+		*req_cls = &seen;
 	/*
 	 * libmicrohttpd closes the connection after a response queued on the
 	 * first call (before it knows the request has no body). Good requests
@@ -463,6 +607,7 @@ answer:
 		return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD",
 				   "method %.32s is not allowed here: the API is read-only (GET, HEAD)",
 				   method);
+	q.req_cls = req_cls;
 	q.allowed = rt->params;
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
 	if (q.err[0])
@@ -605,7 +750,8 @@ static int bind_listen(const char *listen_s)
 struct api *api_start(const struct ihm_config *cfg, struct store *st)
 {
 	struct MHD_OptionItem o[16];
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			     MHD_ALLOW_SUSPEND_RESUME;
 	struct api *a;
 	int fd, k = 0;
 
@@ -620,6 +766,15 @@ struct api *api_start(const struct ihm_config *cfg, struct store *st)
 	}
 	a->st = st;
 	a->tick_s = (double)cfg->tick_ns / 1e9;
+	pthread_mutex_init(&a->wmu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&a->wcond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	snprintf(a->version, sizeof(a->version), "%s", PRESAGE_VERSION);
 	if (gethostname(a->hostname, sizeof(a->hostname) - 1))
 		snprintf(a->hostname, sizeof(a->hostname), "unknown");
@@ -655,6 +810,7 @@ struct api *api_start(const struct ihm_config *cfg, struct store *st)
 	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, API_CONN_MEMORY, NULL };
 	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S, NULL };
 	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL };
+	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, a };
 	o[k++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
 	mhd_starting = 1;
@@ -666,6 +822,12 @@ struct api *api_start(const struct ihm_config *cfg, struct store *st)
 		       cfg->listen);
 		close(fd);
 		goto fail;
+	}
+	if (pthread_create(&a->wthread, NULL, waiter_timer, a) == 0) {
+		a->wthread_started = true;
+		store_set_event_hook(st, on_event, a);
+	} else {
+		pr_warn("health API: no long polls of /v1/events (cannot start a thread)");
 	}
 	pr_info("health API on %s://%s%s", cfg->tls_cert[0] ? "https" : "http", cfg->listen,
 		a->verify_client ? " (client certificates required)" : "");
@@ -679,6 +841,16 @@ void api_stop(struct api *a)
 {
 	if (!a)
 		return;
+	if (a->wthread_started) {
+		store_set_event_hook(a->st, NULL, NULL);
+		pthread_mutex_lock(&a->wmu);
+		a->wstop = true;
+		/* libmicrohttpd must not be stopped with connections suspended. */
+		waiters_resume(a, true);
+		pthread_cond_signal(&a->wcond);
+		pthread_mutex_unlock(&a->wmu);
+		pthread_join(a->wthread, NULL);
+	}
 	if (a->d)
 		MHD_stop_daemon(a->d);
 	free(a->cert);

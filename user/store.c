@@ -28,6 +28,8 @@ struct store {
 	struct store_event ev[STORE_EVENTS];
 	uint32_t ev_head, ev_filled;
 	uint64_t ev_last_id;
+	void (*ev_hook)(void *arg);	/* called after each event, outside mu */
+	void *ev_hook_arg;
 };
 
 static uint64_t wall_ms(void)
@@ -125,7 +127,9 @@ void store_push(struct store *st, const struct health_sample *s, const struct li
 void store_event(struct store *st, uint64_t ts_ms, const char *kind, const char *link,
 		 const char *detail)
 {
+	void (*hook)(void *arg);
 	struct store_event *e;
+	void *hook_arg;
 
 	if (!st)
 		return;
@@ -140,9 +144,31 @@ void store_event(struct store *st, uint64_t ts_ms, const char *kind, const char 
 	st->ev_head = (st->ev_head + 1) % STORE_EVENTS;
 	if (st->ev_filled < STORE_EVENTS)
 		st->ev_filled++;
+	hook = st->ev_hook;
+	hook_arg = st->ev_hook_arg;
 	pthread_mutex_unlock(&st->mu);
+	if (hook)
+		hook(hook_arg);
 	pr_debug("event %s%s%s%s%s", kind ? kind : "unknown", link ? " on " : "", link ? link : "",
 		 detail && *detail ? ": " : "", detail ? detail : "");
+}
+
+void store_set_event_hook(struct store *st, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&st->mu);
+	st->ev_hook = fn;
+	st->ev_hook_arg = arg;
+	pthread_mutex_unlock(&st->mu);
+}
+
+uint64_t store_last_event_id(struct store *st)
+{
+	uint64_t id;
+
+	pthread_mutex_lock(&st->mu);
+	id = st->ev_last_id;
+	pthread_mutex_unlock(&st->mu);
+	return id;
 }
 
 int store_nlinks(const struct store *st)

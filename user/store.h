@@ -83,6 +83,14 @@ void store_push(struct store *st, const struct health_sample *s, const struct li
 void store_event(struct store *st, uint64_t ts_ms, const char *kind, const char *link,
 		 const char *detail);
 
+/*
+ * @fn(@arg) runs after every store_event(), in the raising thread, outside
+ * the store's lock (the API wakes its long polls with it). NULL: none.
+ */
+void store_set_event_hook(struct store *st, void (*fn)(void *arg), void *arg);
+/* The newest event id raised (0: none yet). */
+uint64_t store_last_event_id(struct store *st);
+
 int store_nlinks(const struct store *st);
 uint64_t store_started_ms(const struct store *st);
 uint32_t store_history_size(const struct store *st);
