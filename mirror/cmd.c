@@ -641,7 +641,7 @@ static int cmd_ctl(int argc, char **argv)
 	struct mirror_ctl_cfg c = { 0 };
 	const char *sub = argc > 1 ? argv[1] : NULL, *addr = NULL, *order = NULL, *id = NULL;
 	const char *pop = NULL, *host = NULL, *set = NULL;
-	long ttl = 60, n = 20;
+	long ttl = 0, n = 20;
 	char err[512] = "";
 	int r = 0;
 
@@ -750,15 +750,22 @@ static int cmd_ctl(int argc, char **argv)
 			return 2;
 		}
 		fc.primary = !strcmp(set, "on");
-		fc.expires = (int64_t)time(NULL) + ttl;
-		if (fc.expires <= 0)
-			fc.expires = 1;
-		r = mirror_flagcmd__sign(&fc, c.order_key, &text, &len);
-		if (!r) {
-			r = mirror_ctl_send_primary(&c, addr, text, len, &now, err, sizeof(err));
-			free(text);
+		if (!ttl) {
+			/* What the controller calls. */
+			r = mirror_ctl_set_primary(&c, addr, fc.pop, fc.host, fc.primary, &now, err,
+						   sizeof(err));
 		} else {
-			snprintf(err, sizeof(err), "cannot sign with %s", c.order_key);
+			fc.expires = (int64_t)time(NULL) + ttl;
+			if (fc.expires <= 0)
+				fc.expires = 1;
+			r = mirror_flagcmd__sign(&fc, c.order_key, &text, &len);
+			if (!r) {
+				r = mirror_ctl_send_primary(&c, addr, text, len, &now, err,
+							    sizeof(err));
+				free(text);
+			} else {
+				snprintf(err, sizeof(err), "cannot sign with %s", c.order_key);
+			}
 		}
 		if (!r && json)
 			printf("{\"pop\":\"%s\",\"host\":\"%s\",\"state\":\"%s\"}\n", fc.pop, fc.host,
