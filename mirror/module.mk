@@ -6,7 +6,7 @@
 #   make fuzz-mirror            libFuzzer targets into build-fuzz/
 
 MIRROR_LIB_SRCS := mirror/store.c mirror/proto.c mirror/delta.c mirror/order.c \
-	mirror/tls.c mirror/agent.c mirror/plan.c mirror/hot.c mirror/opts.c
+	mirror/tls.c mirror/agent.c mirror/plan.c mirror/hot.c mirror/opts.c mirror/ctl.c mirror/run.c
 MIRROR_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MIRROR_LIB_SRCS))
 MIRROR_LIBS := -lrsync -lssl -lcrypto -lpthread -lm $(BPF_LIBS)
 
@@ -23,7 +23,7 @@ CLI_OBJS += $(BUILD)/mirror/cmd.o $(BUILD)/libmirror.a
 CLI_LIBS += $(MIRROR_LIBS)
 
 # C tests.
-MIRROR_TESTS := t-mirror-store t-mirror-proto t-mirror-hot t-mirror-plan
+MIRROR_TESTS := t-mirror-store t-mirror-proto t-mirror-hot t-mirror-plan t-mirror-ctl-wire
 $(foreach t,$(MIRROR_TESTS),$(eval $(BUILD)/tests/$(t): $(BUILD)/tests/$(t).o $(BUILD)/libmirror.a $(BUILD)/libpresage.a))
 $(addprefix $(BUILD)/tests/,$(MIRROR_TESTS)):
 	$(call msg,LINK,$@)
