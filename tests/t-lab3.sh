@@ -98,9 +98,24 @@ else
 	cat "$T/nsu"; fail "unsigned update"
 fi
 
-# The clients resolve for every request: steer www to popB (after copying
-# its content there) and the clients follow within the TTL; then back.
-cp -a "$D/popa/store/www.cdn.test" "$D/popb/store/"
+# The lab's certificates and order key carry a real mirror pull: popB
+# pulls www.cdn.test from popA's presage-mirrord over the management net.
+"$BUILD/presage" mirror sign --key "$PKI/order.key" --source popA --source-addr 10.77.0.11:7443 \
+	--dest popB --host www.cdn.test --ttl 600 -o "$T/order" 2>"$T/err" || fail "mirror sign: $(cat "$T/err")"
+$L exec popb "$BUILD/presage" mirror pull --order "$T/order" --root "$D/popb/store" --pop popB --region eu \
+	--policy "$D/policy.conf" --cert "$PKI/popB.crt" --key "$PKI/popB.key" --ca "$PKI/ca.crt" \
+	--order-pub "$PKI/order.pub" -j >"$T/pull" 2>&1
+item=$(awk '$1 ~ /^www.cdn.test\// { print; exit }' "$D/content.manifest")
+got=$($L exec cl curl -s -m 5 -H "Host: www.cdn.test" "http://198.18.2.80/$(echo "$item" | awk '{ sub(/^www.cdn.test\//, "", $1); print $1 }')" | sha256sum | cut -d' ' -f1)
+if [ "$(tail -n 1 "$T/pull" | jget 'd["finished"] and d["items_failed"] == 0 and d["items_done"]' 2>/dev/null)" = "$(grep -c '^www.cdn.test/' "$D/content.manifest")" ] &&
+	[ "$got" = "$(echo "$item" | awk '{ print $2 }')" ]; then
+	pass "signed order: popB pulls www.cdn.test (every item) from popA's mirrord over mgmt (mTLS); popB's nginx serves it"
+else
+	tail -n 3 "$T/pull"; fail "mirror pull popA -> popB (sha $got)"
+fi
+
+# The clients resolve for every request: steer www to popB and the clients
+# follow within the TTL; then back.
 upd www.cdn.test 198.18.2.80 | $L exec ctl nsupdate -t 3 -k "$PKI/presage.key"
 since=$(date +%s.%N)
 for _ in $(seq 1 75); do [ "$(ok_from 198.18.2.80 "$since")" -gt 3 ] && break; sleep 0.2; done
