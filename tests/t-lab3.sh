@@ -9,7 +9,7 @@
 # Prefix t3 (namespaces t3-*); LAB3_CMMD=0: the controller's decisions are
 # not this test's subject.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export BUILD=${BUILD:-build}
 export LAB3_PREFIX=t3 LAB3_DIR=/run/presage-lab3-t3 LAB3_CMMD=0
 D=$LAB3_DIR
@@ -187,7 +187,7 @@ $L status -j | jget '[p["degraded"] for p in d["pops"] if p["name"] == "popA"][0
 c1=$(fetch 198.18.1.80 www.cdn.test "$path" 5)
 $L degrade popa cut >/dev/null
 c2=$(fetch 198.18.1.80 www.cdn.test "$path" 2)
-c3=$(fetch 198.18.3.80 static.cdn.test /$(awk '$1 ~ /^static/ { sub(/^static.cdn.test\//, "", $1); print $1; exit }' "$D/content.manifest"))
+c3=$(fetch 198.18.3.80 static.cdn.test "/$(awk '$1 ~ /^static/ { sub(/^static.cdn.test\//, "", $1); print $1; exit }' "$D/content.manifest")")
 [ "$c1 $c2 $c3" = "200 000 200" ] && ip -n t3-popa link show transit | grep -q "state DOWN" &&
 	pass "cut: popA unreachable from the clients (popC still is)" || fail "cut: $c1 $c2 $c3"
 $L degrade popa restore >/dev/null
