@@ -49,6 +49,13 @@ else
 	cat "$T/up.out"; fail "lab up"; exit 1
 fi
 
+chk_up_again() {
+	if $L up >/dev/null 2>"$T/err"; then fail "a second up over a running lab succeeded"
+	elif grep -q "the lab is already up" "$T/err" && $L status >/dev/null; then pass "up over a running lab: refused, the lab untouched"
+	else fail "second up: $(cat "$T/err")"; fi
+}
+chk_up_again
+
 # -- BGP ----------------------------------------------------------------------
 ok=1
 for p in popa popb popc; do wait_routes $p 202 || { ok=0; fail "$p has $(routes $p) BGP routes, want 202 (200 test prefixes + clients + DNS)"; }; done
@@ -200,6 +207,15 @@ else
 	fail "restore left something: $(routes popa) routes, $(tc -n t3-popa qdisc show dev transit)"
 fi
 
+# clients stop: no request logged after it
+$L clients stop >/dev/null
+sleep 0.5
+n1=$(wc -l <"$D/clients.jsonl"); sleep 1.5; n2=$(wc -l <"$D/clients.jsonl")
+[ "$n1" = "$n2" ] && ! $L status -j | jget 'd["processes"]["clients"]' | grep -q True &&
+	pass "clients stop: the clients log stays at $n1 lines" || fail "clients stop: $n1 -> $n2 lines"
+$L clients start >/dev/null && sleep 1.5 && [ "$(wc -l <"$D/clients.jsonl")" -gt "$n2" ] &&
+	pass "clients start: requests are logged again" || fail "clients start"
+
 # bad input: precise messages
 chk_err() { # WANT ARGS...
 	local want=$1; shift
@@ -248,6 +264,8 @@ else
 	fail "down left: $left namespaces; $(ls -d "$D" /etc/netns/t3-cl /sys/fs/bpf/presage-t3-* 2>/dev/null); $procs"
 fi
 chk_err "the lab is not up" degrade popa cut
+st=$($L status -j); rc=$?
+[ $rc = 3 ] && [ "$(echo "$st" | jget 'd["up"]')" = False ] && pass "status -j when down: {\"up\":false}, exit 3" || fail "status when down: $rc $st"
 
 # A namespace of the lab's name that the lab did not make: up refuses and keeps it.
 ip netns add t3-net
