@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <math.h>
+#include <stdlib.h>
 #include <inttypes.h>
 
 #include "json.h"
@@ -103,11 +104,24 @@ void json_i64(struct json_writer *w, const char *key, int64_t val)
 
 void json_dbl(struct json_writer *w, const char *key, double val)
 {
+	char buf[32];
+
 	prefix(w, key);
-	if (isfinite(val))
-		fprintf(w->f, "%.6g", val);
-	else
+	if (!isfinite(val)) {
 		fputs("null", w->f);
+		return;
+	}
+	/*
+	 * The fewest digits (6 at least, 15 at most) that read back as @val:
+	 * a measured rate stays short, a Unix time in seconds keeps its
+	 * milliseconds (%.6g made 1795695131.123 into 1.7957e+09).
+	 */
+	for (int prec = 6; prec <= 15; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, val);
+		if (strtod(buf, NULL) == val)
+			break;
+	}
+	fputs(buf, w->f);
 }
 
 void json_bool(struct json_writer *w, const char *key, bool val)
