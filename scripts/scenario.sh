@@ -65,7 +65,7 @@ print(next((h["state"] for h in d.get("hostnames", []) if h["name"] == sys.argv[
 # wait_state TIMEOUT STATE HOST...: every HOST in STATE (one of a|b|c).
 wait_state() {
 	local t=$1 want=$2 h ok; shift 2
-	for _ in $(seq 1 $((t * 4))); do
+	for _ in $(seq 0 $((t * 4))); do
 		ok=1
 		for h in "$@"; do [[ "|$want|" == *"|$(state "$h")|"* ]] || ok=0; done
 		[ $ok = 1 ] && return 0
@@ -131,8 +131,9 @@ say "healthy: clients resolve through BIND and fetch from $A ($A_ADDR), checking
 sleep "$WARM"
 mark degrade
 say "degrading $A's transit for real, step by step"
-steps=("load on" "rate 60" "rate 30" "loss 1" "rate 15" "withdraw 20" "loss 2" "rate 8" "withdraw 40"
-	"loss 4" "rate 4" "withdraw 80" "loss 8" "withdraw 120")
+# withdraw N withdraws N more of the 200 test prefixes the net announces to A.
+steps=("load on" "rate 60" "rate 30" "loss 1" "rate 15" "withdraw 20" "loss 2" "rate 8" "withdraw 20"
+	"loss 4" "rate 4" "withdraw 40" "loss 8" "withdraw 40")
 staged=0
 for s in "${steps[@]}"; do
 	say "  $A transit: $s"
