@@ -1305,8 +1305,8 @@ int mirror_pull(const struct mirror_agent_cfg *cfg, const char *order, size_t or
 		if (!err && atomic_load(&pl.next) < pl.nwork)
 			err = worker_err ? worker_err : -MIRROR_ETLS;
 	}
-	/* Whole hosts: what the source no longer has goes here too. */
-	if (!err) {
+	/* Whole hosts: what the source no longer has goes here too (unless kept). */
+	if (!err && !pl.order.keep) {
 		for (size_t i = 0; i < local.n; i++) {
 			const char *path = local.v[i].path;
 			const char *slash = strchr(path, '/');

@@ -66,8 +66,9 @@ static int cmd_sign(int argc, char **argv)
 	if (want_help(argc, argv)) {
 		printf("Usage: presage mirror sign --key CONTROLLER.key --source POP --source-addr HOST:PORT\n"
 		       "         --dest POP (--host NAME | --item HOST/PATH)... [--ttl SECONDS] [--bwlimit BYTES/S]\n"
-		       "         [--id ID] [-o FILE]\n"
-		       "Writes an order signed with the controller's Ed25519 key.\n");
+		       "         [--id ID] [--keep] [-o FILE]\n"
+		       "Writes an order signed with the controller's Ed25519 key. --keep: whole hosts\n"
+		       "keep the items the source does not have (a re-sync from a partial copy).\n");
 		return 0;
 	}
 	o.hosts = calloc((size_t)argc, sizeof(char *));
@@ -77,6 +78,10 @@ static int cmd_sign(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (!strcmp(a, "--keep")) {
+			o.keep = true;
+			continue;
+		}
 		if (!v) {
 			fprintf(stderr, "mirror sign: %s needs a value\n", a);
 			return 2;

@@ -235,6 +235,9 @@ struct mirror_order {
 	char destination[64];
 	int64_t expires;	/* Unix seconds */
 	uint64_t bwlimit;	/* bytes per second, 0 = unlimited */
+	/* Whole hosts: keep items the source does not have (a re-sync from a
+	 * POP that holds only the hot part of a host must not delete the rest). */
+	bool keep;
 	char **hosts;		/* whole hosts in scope */
 	size_t nhosts;
 	char **items;		/* single items in scope */

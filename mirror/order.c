@@ -10,6 +10,7 @@
  *   destination <pop>
  *   expires <unix seconds>
  *   bwlimit <bytes per second, 0 = none>
+ *   keep 1                     (optional: whole hosts keep what the source lacks)
  *   host <hostname>            (whole host, repeated)
  *   item <host/path>           (one item, repeated)
  *   sig <base64 Ed25519 signature of every byte before this line>
@@ -141,6 +142,12 @@ int mirror_order__parse(struct mirror_order *o, const char *text, size_t len, si
 			o->expires = (int64_t)x;
 		} else if (KEY("bwlimit")) {
 			err = parse_u64(v, vl, &o->bwlimit);
+		} else if (KEY("keep")) {
+			if (vl != 1 || (v[0] != '0' && v[0] != '1')) {
+				err = -MIRROR_EORDER;
+				goto fail;
+			}
+			o->keep = v[0] == '1';
 		} else if (KEY("host")) {
 			char h[MIRROR_HOST_MAX + 1];
 
@@ -232,6 +239,8 @@ int mirror_order__sign(const struct mirror_order *o, const char *keyfile, char *
 			       ORDER_MAGIC "id %s\nsource %s\nsource_addr %s\ndestination %s\n"
 					   "expires %" PRId64 "\nbwlimit %" PRIu64 "\n",
 			       id, o->source, o->source_addr, o->destination, o->expires, o->bwlimit);
+	if (o->keep)
+		len += (size_t)snprintf(buf + len, cap - len, "keep 1\n");
 	for (size_t i = 0; i < o->nhosts; i++)
 		len += (size_t)snprintf(buf + len, cap - len, "host %s\n", o->hosts[i]);
 	for (size_t i = 0; i < o->nitems; i++)

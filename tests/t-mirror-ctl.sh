@@ -160,6 +160,22 @@ if [ "$(echo "$out" | jfield state)" = resync-pending ] &&
 else
 	fail primary-on-resync-pending "$out"
 fi
+
+# --- keep: a whole-host re-sync from a source that holds only part of the host
+# (the controller's failback from a POP that was staged with the hot set)
+# deletes nothing at the destination and ends its resync-pending flag.
+mkdir -p $RB/h1.test/extra && echo only-at-b >$RB/h1.test/extra/kept.txt
+$PRESAGE mirror sign --key $PKI/ctrl.key --source popA --source-addr $ADDR_A \
+	--dest popB --host h1.test --keep --id jobkeep --ttl 600 -o $T/jobkeep.order
+grep -q '^keep 1$' $T/jobkeep.order && pass keep-in-signed-order || fail keep-in-signed-order "$(head -8 $T/jobkeep.order)"
+ctl controller $ADDR_B submit --order $T/jobkeep.order >/dev/null 2>&1
+if wait_state jobkeep done && [ "$(cat $RB/h1.test/extra/kept.txt 2>/dev/null)" = only-at-b ] &&
+	[ ! -e $RB/.presage/notprimary/h1.test ]; then
+	pass keep-deletes-nothing-and-ends-resync
+else
+	fail keep-deletes-nothing-and-ends-resync "$(ls $RB/h1.test/extra $RB/.presage/notprimary 2>&1 | tr '\n' ' ')"
+fi
+rm -rf $RB/h1.test/extra
 ctl controller $ADDR_B primary --pop popB --host h2.test --set off --order-key $PKI/other.key \
 	>/dev/null 2>$T/err
 grep -q 'signature does not verify' $T/err && [ ! -e $RB/.presage/notprimary/h2.test ] &&
