@@ -83,9 +83,9 @@ finish() {
 	wait 2>/dev/null
 	if [ -n "${SCENARIO_OUT:-}" ] && [ -d "$D" ]; then
 		mkdir -p "$SCENARIO_OUT"
-		cp -f "$D/scenario.marks" "$D/clients.jsonl" "$D/log/named.log" "$D/log/cmmd.log" "$SCENARIO_OUT/" 2>/dev/null
+		cp -f "$D/scenario.marks" "$D/clients.jsonl" "$D/log/named.log" "$D/log/cmmd.log" \
+			"$D/cmmd.conf" "$D/notprimary.during" "$SCENARIO_OUT/" 2>/dev/null
 		[ -f "$D/cmmd/cmmd.db" ] && sqlite3 "$D/cmmd/cmmd.db" ".backup '$SCENARIO_OUT/cmmd.db'" 2>/dev/null
-		ls "$D"/*/store/.presage/notprimary >"$SCENARIO_OUT/notprimary.txt" 2>/dev/null
 	fi
 	if [ "$KEEP" = 1 ]; then
 		echo "scenario: the lab stays up (scripts/lab3 down removes it; LAB3_PREFIX=$LAB3_PREFIX)"
