@@ -9,6 +9,10 @@ $(BUILD)/libpresage.a: $(LIB_OBJS)
 
 # Parts add their command objects to CLI_OBJS (and link flags to CLI_LIBS).
 CLI_OBJS += $(BUILD)/user/cli.o
+# The controller's CLI (status, pops, links, predict, events, history) and
+# the controller forms of mirror plan|list and dns show (user/lib/cli_ctl.h).
+CLI_OBJS += $(BUILD)/user/cli_ctl.o
+CLI_LIBS += -lcurl -ljson-c
 $(BUILD)/presage: $(CLI_OBJS) $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libpresage.a $(CLI_LIBS) $(BPF_LIBS) -lm
