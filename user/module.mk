@@ -45,3 +45,10 @@ $(BUILD)/tests/t-probe-stats: $(BUILD)/tests/t-probe-stats.o $(BUILD)/user/probe
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm -lpthread
 TEST_BINS += $(BUILD)/tests/t-probe-stats
+
+# tests/t-cli-ctl.sh runs the controller forms of mirror plan|list and dns
+# show through this driver until the mirror and dns dispatchers call them.
+$(BUILD)/tests/cli-ctl-hooks: $(BUILD)/tests/cli-ctl-hooks.o $(BUILD)/user/cli_ctl.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljson-c -lm
+TEST_BINS += $(BUILD)/tests/cli-ctl-hooks
