@@ -192,13 +192,15 @@ static struct json_object *parse_doc(const char *p, size_t len, char *why, size_
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
+	/* Strict: json-c would otherwise take "[1,]" and single quotes. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	doc = json_tokener_parse_ex(tok, p, (int)len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	if (!doc && jerr == json_tokener_continue) {
 		snprintf(why, whylen, "the document ends early, at byte %zu", len);
 	} else if (!doc) {
-		snprintf(why, whylen, "%s at byte %zu", json_tokener_error_desc(jerr), end ? end - 1 : 0);
+		snprintf(why, whylen, "%s at byte %zu", json_tokener_error_desc(jerr), end);
 	} else {
 		while (end < len && isspace((unsigned char)p[end]))
 			end++;

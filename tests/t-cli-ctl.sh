@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The CLI's controller commands (status, pops, links, predict [--explain],
+# events [--since] [--follow], history, and the controller forms of mirror
+# plan|list and dns show) against the controller's API contract
+# (docs/controller.md "API"), served over HTTP on a UNIX socket from
+# documents with seeded random values (tests/lib/ctlserver.py, ctldocs.py):
+#  - every table shows every value of its document, formatted (local times,
+#    probabilities, rates with units); control characters do not pass
+#  - -j prints the document, one line, equal to what was served
+#  - --socket (global and per command) and $PRESAGE_SOCKET pick the socket
+#  - a 404 shows the controller's message; nothing listening, a missing
+#    socket, malformed JSON, a non-object, a foreign schema and an HTTP 500
+#    give their exact message and exit 1; mistyped fields print "-"
+#  - usage errors exit 2; --help everywhere
+# When a built cmmd is present (build/cmmd, branch cmmd), the same commands
+# also run against it (see the end).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+P=$BUILD/presage
+H=$BUILD/tests/cli-ctl-hooks
+L=tests/lib
+[ -x "$P" ] && [ -x "$H" ] || { echo "no $P or $H (make first)"; exit 77; }
+T=$(mktemp -d /tmp/tc2-cli.XXXXXX)
+SRV=
+cleanup() {
+	[ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
+	[ -n "${FOLLOW:-}" ] && kill "$FOLLOW" 2>/dev/null
+	[ -n "${CMMD:-}" ] && kill "$CMMD" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+fails=0
+ok() { echo "PASS: $1"; }
+ko() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
+S=$T/ctl.sock
+R=$T/routes.json
+SEED=${SEED:-$RANDOM}
+echo "seed $SEED"
+python3 $L/ctldocs.py gen "$SEED" "$R" || { echo "cannot generate documents"; exit 1; }
+
+start_server() {
+	python3 $L/ctlserver.py serve "$S" "$R" &
+	SRV=$!
+	for _ in $(seq 100); do [ -S "$S" ] && return 0; sleep 0.1; done
+	echo "server did not start"
+	exit 1
+}
+start_server
+export PRESAGE_SOCKET=$S
+
+# run NAME CMD...: stdout to $T/NAME.out, stderr to $T/NAME.err, status in $rc
+run() {
+	local name=$1
+	shift
+	"$@" >"$T/$name.out" 2>"$T/$name.err"
+	rc=$?
+}
+table() { # NAME CHECK CMD...: exit 0 and the table shows the document
+	local name=$1 check=$2
+	shift 2
+	run "$name" "$@"
+	if [ $rc -ne 0 ]; then
+		ko "$name" "exit $rc: $(head -c 300 "$T/$name.err")"
+	elif python3 $L/ctldocs.py table "$check" "$T/$name.out" "$R" 2>"$T/$name.py"; then
+		ok "$name"
+	else
+		ko "$name" "$(cat "$T/$name.py")"
+	fi
+}
+jsonout() { # NAME KEY [DNSNAME] -- CMD...: one line, equal to the document at KEY
+	local name=$1 key=$2 host=
+	shift 2
+	[ "$1" != -- ] && { host=$1; shift; }
+	shift
+	run "$name" "$@"
+	if [ $rc -ne 0 ]; then
+		ko "$name" "exit $rc: $(head -c 300 "$T/$name.err")"
+	elif python3 $L/ctldocs.py json "$T/$name.out" "$R" "$key" $host 2>"$T/$name.py"; then
+		ok "$name"
+	else
+		ko "$name" "$(head -c 600 "$T/$name.py")"
+	fi
+}
+fails_with() { # NAME WANT_RC WANT_STDERR CMD...: exact message, exit status, no stdout
+	local name=$1 want_rc=$2 want=$3
+	shift 3
+	run "$name" "$@"
+	if [ $rc -eq "$want_rc" ] && [ "$(cat "$T/$name.err")" = "$want" ] && [ ! -s "$T/$name.out" ]; then
+		ok "$name"
+	else
+		ko "$name" "exit $rc, stderr '$(cat "$T/$name.err")', want $want_rc '$want'"
+	fi
+}
+LINK_Q=$(python3 $L/ctldocs.py quote popA/transit)
+
+# ---- tables -------------------------------------------------------------------
+table status_table status $P status
+table pops_table pops $P pops
+table links_table links $P links
+table predict_table predict $P predict
+table predict_explain_table explain $P predict --explain popA/transit
+table events_table events $P events
+table events_since_table events:1 $P events --since 1
+table history_table history $P history popA/transit
+table mirror_plan_table plan $H plan popA
+table mirror_list_table list $H list
+table dns_show_table show $H show
+# Local times: the same documents read in another time zone show other clocks.
+TZ=Asia/Kolkata table status_table_other_tz status $P status
+
+# ---- -j: the controller's documents ---------------------------------------------
+jsonout status_json /v1/status -- $P -j status
+jsonout status_json_after_command /v1/status -- $P status -j
+jsonout pops_json /v1/pops -- $P pops --json
+jsonout links_json /v1/links -- $P -j links
+jsonout predict_json /v1/predict -- $P -j predict
+jsonout predict_explain_json "/v1/predict?link=$LINK_Q" -- $P -j predict --explain popA/transit
+jsonout events_json /v1/events -- $P -j events
+jsonout history_json "/v1/history?link=$LINK_Q" -- $P -j history popA/transit
+jsonout mirror_plan_json /v1/mirror/plan?pop=popA -- $H plan -j popA
+jsonout mirror_list_json /v1/mirror/jobs -- $H list -j
+jsonout dns_show_json /v1/dns -- $H show -j
+jsonout dns_show_name_json /v1/dns img.cdn.test -- $H show -j img.cdn.test
+
+# ---- which socket --------------------------------------------------------------
+: >"$S.log"
+run socket_global env -u PRESAGE_SOCKET $P --socket "$S" pops
+a=$rc
+run socket_command env -u PRESAGE_SOCKET $P pops --socket "$S"
+b=$rc
+run socket_env env PRESAGE_SOCKET="$S" $P pops
+if [ $a -eq 0 ] && [ $b -eq 0 ] && [ $rc -eq 0 ] && [ "$(grep -c '^/v1/pops$' "$S.log")" -eq 3 ]; then
+	ok socket_option_env_and_global
+else ko socket_option_env_and_global "rc $a $b $rc, $(grep -c . "$S.log") requests"; fi
+fails_with socket_default 1 \
+	"presage: cannot reach the controller at /run/presage/cmmd.sock: No such file or directory (is cmmd running?)" \
+	env -u PRESAGE_SOCKET unshare -m sh -c "mount -t tmpfs none /run && exec $P status"
+
+# ---- requests carry the arguments ---------------------------------------------------
+: >"$S.log"
+$P events --since 2 >/dev/null 2>&1
+$P history popA/transit --since 10m >/dev/null 2>&1
+$P history popA/transit --since 1700000000 >/dev/null 2>&1
+$H plan popA >/dev/null 2>&1
+if python3 - "$S.log" "$LINK_Q" <<'EOF'
+import sys, time, urllib.parse
+log = open(sys.argv[1]).read().split()
+assert log[0] == '/v1/events?since=2', log[0]
+u = urllib.parse.urlsplit(log[1]); qs = urllib.parse.parse_qs(u.query)
+assert u.path == '/v1/history' and qs['link'] == ['popA/transit'], log[1]
+assert abs(float(qs['since'][0]) - (time.time() - 600)) < 120, qs
+qs = urllib.parse.parse_qs(urllib.parse.urlsplit(log[2]).query)
+assert float(qs['since'][0]) == 1700000000, qs
+assert log[3] == '/v1/mirror/plan?pop=popA', log[3]
+EOF
+then ok requests_carry_arguments; else ko requests_carry_arguments "$(cat "$S.log")"; fi
+
+# ---- events --follow -----------------------------------------------------------------
+$P events --follow >"$T/follow.out" 2>"$T/follow.err" &
+FOLLOW=$!
+for _ in $(seq 100); do grep -q '^ *3 ' "$T/follow.out" && break; sleep 0.1; done
+python3 - "$R" <<'EOF'
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+ev = r['/v1/events']['body']['events']
+e = dict(ev[-1]); e.update(id=4, ts_ms=e['ts_ms'] + 5000, from_state='FAILED_OVER',
+                           to_state='RECOVERING', action='resync-order', reason='popA healthy for 30s')
+ev.append(e)
+json.dump(r, open(sys.argv[1] + '.new', 'w')); os.rename(sys.argv[1] + '.new', sys.argv[1])
+EOF
+for _ in $(seq 100); do grep -q '^ *4 ' "$T/follow.out" && break; sleep 0.1; done
+kill -INT $FOLLOW
+wait $FOLLOW
+frc=$?
+FOLLOW=
+if [ $frc -eq 0 ] && python3 $L/ctldocs.py table events "$T/follow.out" "$R" 2>"$T/follow.py" &&
+	[ "$(grep -c '^ID ' "$T/follow.out")" -eq 1 ]; then
+	ok events_follow_prints_new_rows_once
+else ko events_follow_prints_new_rows_once "rc $frc $(cat "$T/follow.py") $(cat "$T/follow.out")"; fi
+
+# ---- errors ------------------------------------------------------------------------------
+fails_with predict_explain_unknown_link 1 "presage: unknown link popZ/nope" $P predict --explain popZ/nope
+fails_with history_unknown_link 1 "presage: unknown link popZ/nope" $P history popZ/nope
+fails_with mirror_plan_unknown_pop 1 "presage: unknown POP popZ" $H plan popZ
+fails_with dns_show_unknown_name 1 "presage dns show: the controller steers no hostname nope.cdn.test" \
+	$H show nope.cdn.test
+python3 $L/ctlserver.py refuse "$T/refused.sock"
+fails_with refused 1 \
+	"presage: cannot reach the controller at $T/refused.sock: Connection refused (is cmmd running?)" \
+	$P --socket "$T/refused.sock" status
+fails_with refused_hook 1 \
+	"presage: cannot reach the controller at $T/refused.sock: Connection refused (is cmmd running?)" \
+	$H list --socket "$T/refused.sock"
+fails_with missing_socket 1 \
+	"presage: cannot reach the controller at $T/none.sock: No such file or directory (is cmmd running?)" \
+	$P links --socket "$T/none.sock"
+touch "$T/plain"
+fails_with not_a_socket 1 \
+	"presage: cannot reach the controller at $T/plain: Connection refused (is cmmd running?)" \
+	$P links --socket "$T/plain"
+
+# Broken answers: rewrite the routes, then put them back.
+cp "$R" "$T/good.json"
+python3 - "$R" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r['/v1/status'] = {'status': 200, 'raw': '{"schema":"presage.ctl/1","pops":['}
+r['/v1/links'] = {'status': 200, 'raw': '{"links": [1, 2,, 3]}'}
+r['/v1/pops'] = {'status': 200, 'raw': '{"schema":"presage.ctl/1"} x'}
+r['/v1/predict'] = {'status': 200, 'raw': '[1, 2]'}
+r['/v1/events'] = {'status': 200, 'raw': ''}
+r['/v1/mirror/jobs'] = {'status': 200, 'body': {'schema': 'presage.ctl/9', 'jobs': []}}
+r['/v1/dns'] = {'status': 500, 'body': {'error': 'database is locked'}}
+r['/v1/mirror/plan?pop=popA'] = {'status': 502, 'raw': '<html>bad gateway</html>'}
+# mistyped fields: strings for numbers, null, arrays for strings, nested junk
+r['/v1/history?link=popA%2Ftransit'] = {'status': 200, 'body': {'schema': 'presage.ctl/1',
+    'samples': [{'ts': 'noon', 'rtt_p90': None, 'rx_bps': [1], 'link_up': 'yes', 'routes': {}},
+                7, None, 'x'], 'predictions': {'p': 1}}}
+json.dump(r, open(sys.argv[1], 'w'))
+EOF
+n=$(printf '%s' '{"schema":"presage.ctl/1","pops":[' | wc -c)
+fails_with malformed_truncated 1 \
+	"presage: malformed JSON from the controller at $S (GET /v1/status): the document ends early, at byte $n" \
+	$P status
+i=$(python3 -c 'print("{\"links\": [1, 2,, 3]}".index(",,") + 1)')	# the second comma
+fails_with malformed_syntax 1 \
+	"presage: malformed JSON from the controller at $S (GET /v1/links): unexpected character at byte $i" \
+	$P links
+fails_with malformed_trailing 1 \
+	"presage: malformed JSON from the controller at $S (GET /v1/pops): unexpected character at byte 27" \
+	$P pops
+fails_with not_an_object 1 \
+	"presage: unexpected answer from the controller at $S (GET /v1/predict): a JSON array, expected an object" \
+	$P predict
+fails_with empty_answer 1 \
+	"presage: malformed JSON from the controller at $S (GET /v1/events?since=0): an empty answer" \
+	$P events
+fails_with foreign_schema 1 \
+	"presage: the controller at $S answers in schema \"presage.ctl/9\"; this presage reads \"presage.ctl/1\"" \
+	$H list
+fails_with http_500 1 "presage: the controller answered HTTP 500 to GET /v1/dns: database is locked" $H show
+fails_with http_502_html 1 "presage: the controller answered HTTP 502 to GET /v1/mirror/plan?pop=popA" $H plan popA
+run mistyped_fields $P history popA/transit
+if [ $rc -eq 0 ] && grep -q '^popA/transit: 4 samples' "$T/mistyped_fields.out" &&
+	grep -q '^popA/transit: 0 predictions' "$T/mistyped_fields.out" &&
+	[ "$(grep -c '^-  ' "$T/mistyped_fields.out")" -eq 4 ]; then ok mistyped_fields_print_dash
+else ko mistyped_fields_print_dash "rc $rc: $(cat "$T/mistyped_fields.out" "$T/mistyped_fields.err")"; fi
+cp "$T/good.json" "$R"
+
+# ---- usage -----------------------------------------------------------------------------
+for c in status pops links predict events history; do
+	run help_$c $P $c --help
+	if [ $rc -eq 0 ] && grep -q "^Usage: presage $c" "$T/help_$c.out" && grep -q -- '--socket' "$T/help_$c.out"; then
+		ok help_$c; else ko help_$c "rc $rc"; fi
+done
+for c in "plan:mirror plan" "list:mirror list" "show:dns show"; do
+	run "help_${c%%:*}" $H "${c%%:*}" --help
+	if [ $rc -eq 0 ] && grep -q "^Usage: presage ${c#*:}" "$T/help_${c%%:*}.out"; then
+		ok "help_${c%%:*}"; else ko "help_${c%%:*}" "rc $rc"; fi
+done
+if $P --help | grep -q -- '--socket PATH'; then ok help_global_socket; else ko help_global_socket "not in presage --help"; fi
+fails_with usage_unknown_option 2 "presage links: unknown option '--bogus' (see presage links --help)" $P links --bogus
+fails_with usage_option_of_another 2 "presage status: unknown option '--follow' (see presage status --help)" \
+	$P status --follow
+fails_with usage_extra_argument 2 "presage pops: unexpected argument 'popA' (see presage pops --help)" $P pops popA
+fails_with usage_history_no_link 2 "presage history: which link? (presage history POP/LINK)" $P history
+fails_with usage_history_bad_link 2 "presage history: wants POP/LINK, got 'transit'" $P history transit
+fails_with usage_history_bad_since 2 \
+	"presage history: --since wants Unix seconds or an age like 10m, got 'yesterday'" \
+	$P history popA/transit --since yesterday
+fails_with usage_events_bad_since 2 "presage events: --since wants a journal id (a number), got '-3'" \
+	$P events --since -3
+fails_with usage_explain_bad_link 2 "presage predict: --explain wants POP/LINK, got 'popA'" \
+	$P predict --explain popA
+fails_with usage_missing_value 2 "presage predict: --explain needs a value (see presage predict --help)" \
+	$P predict --explain
+
+# ---- the real controller, when one is built ---------------------------------------------------
+# cmmd is being written on its own branch; once merged, the commands must
+# read its documents without an error.
+if [ -x "$BUILD/cmmd" ] && [ -n "${CMMD_CONF:-}" ]; then
+	"$BUILD/cmmd" -c "$CMMD_CONF" --foreground &
+	CMMD=$!
+	sleep 2
+	for c in status pops links predict events "mirror list" "dns show"; do
+		run "cmmd_${c// /_}" $P --socket "${CMMD_SOCKET:-/run/presage/cmmd.sock}" $c
+		[ $rc -eq 0 ] && ok "cmmd_${c// /_}" || ko "cmmd_${c// /_}" "rc $rc: $(cat "$T/cmmd_${c// /_}.err")"
+	done
+fi
+
+[ $fails -eq 0 ]
