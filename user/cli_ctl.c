@@ -679,7 +679,7 @@ static int cmd_status(int argc, char **argv)
 	       c_time(b[1], doc, "started"), c_time(b[2], doc, "now"), c_num(b[3], doc, "journal_pending", 'f', 0, ""));
 	putchar('\n');
 	pops = jarr(doc, "pops");
-	tbl_init(&t, "POP REGION STATE >RISK AGENT >AGE ERROR");
+	tbl_init(&t, "POP REGION STATE >RISK AGENT >AGE WHY ERROR");
 	for (size_t i = 0; i < jlen(pops); i++) {
 		struct json_object *p = json_object_array_get_idx(pops, i);
 		struct json_object *ag = jget(p, "agent");
@@ -690,6 +690,7 @@ static int cmd_status(int argc, char **argv)
 		tbl_add(&t, c_num(b[3], p, "risk", 'f', 2, ""));
 		tbl_add(&t, c_agent(b[4], p));
 		tbl_add(&t, c_age(b[5], ag, "age_s"));
+		tbl_add(&t, c_str(b[7], p, "why"));
 		tbl_add(&t, c_str(b[6], ag, "error"));
 	}
 	rc = tbl_print(&t, false);
@@ -825,12 +826,23 @@ static const char predict_usage[] =
 	"  --socket PATH       control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
 	"  -j, --json          the controller's JSON document, on one line\n";
 
-/* "feature(+1.20) feature(-0.30)" from a top[] array. */
+/* "feature(+1.20) feature(-0.30)" from a top[] array, or from the JSON text
+ * of the database's predictions.top column. */
 static const char *c_top(char *buf, struct json_object *o, const char *key, size_t max)
 {
-	struct json_object *top = jarr(o, key);
+	struct json_object *top = jarr(o, key), *parsed = NULL;
+	const char *text = jstr(o, key);
 	size_t len = 0;
 	char f[CELL];
+
+	if (!top && text) {
+		parsed = json_tokener_parse(text);
+		if (!parsed || !json_object_is_type(parsed, json_type_array)) {
+			json_object_put(parsed);
+			return c_str(buf, o, key);
+		}
+		top = parsed;
+	}
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < jlen(top) && i < max && len < CELL - 1; i++) {
@@ -843,6 +855,7 @@ static const char *c_top(char *buf, struct json_object *o, const char *key, size
 		else
 			len += snprintf(buf + len, CELL - len, "%s%s", i ? " " : "", c_str(f, e, "feature"));
 	}
+	json_object_put(parsed);
 	return buf[0] ? buf : "-";
 }
 
@@ -1127,7 +1140,8 @@ static int cmd_history(int argc, char **argv)
 	}
 	rc = path_add(path, sizeof(path), "link", a.pos[0]);
 	if (!rc && a.since) {
-		snprintf(b[0], CELL, "%.3f", since);
+		/* whole seconds: cmmd takes a whole number */
+		snprintf(b[0], CELL, "%.0f", floor(since));
 		rc = path_add(path, sizeof(path), "since", b[0]);
 	}
 	if (rc) {
@@ -1173,8 +1187,7 @@ static int cmd_history(int argc, char **argv)
 		tbl_add(&t, c_time(b[0], p, "ts"));
 		tbl_add(&t, c_num(b[1], p, "horizon_s", 'f', 0, "s"));
 		tbl_add(&t, c_num(b[2], p, "p", 'f', 2, ""));
-		/* top: an array, or the database's JSON text */
-		tbl_add(&t, jarr(p, "top") ? c_top(b[3], p, "top", 3) : c_str(b[3], p, "top"));
+		tbl_add(&t, c_top(b[3], p, "top", 3));
 	}
 	rc = tbl_print(&t, false) ?: rc;
 	json_object_put(doc);

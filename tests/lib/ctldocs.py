@@ -69,7 +69,7 @@ def gen(seed):
     for i, p in enumerate(pops):
         reach = i != 2
         sp = {'name': p, 'region': regions[i], 'state': ['at-risk', 'ok', 'unknown'][i],
-              'risk': u(0, 1),
+              'risk': u(0, 1), 'why': ['risk 0.71 >= enter 0.60', None, 'agent unreachable'][i],
               'agent': {'reachable': reach, 'age_s': u(0.1, 9),
                         # a control character must not reach the terminal
                         'error': None if reach else 'connect: \u001b[31mConnection refused'}}
@@ -141,6 +141,8 @@ def gen(seed):
                         'withdrawals': r.randint(0, 99), 'link_up': r.randint(0, 1)})
     preds = [{'ts': int(now - 40 + 10 * i), 'pop': 'popA', 'link': 'transit', 'horizon_s': 600,
               'p': u(0, 1), 'top': predict['links'][0]['top']} for i in range(3)]
+    # cmmd passes the database's predictions.top column on as JSON text
+    preds[1]['top'] = json.dumps(preds[1]['top'])
     history = {'schema': SCHEMA, 'samples': samples, 'predictions': preds}
     plan = {'at_risk': 'popA', 'destination': 'popB', 'rate': u(1, 50), 'total_rate': u(50, 99),
             'bytes': r.randint(10**6, 10**10), 'cost': u(0, 9), 'eta_s': u(1, 500),
@@ -214,7 +216,7 @@ def rows_for(cmd, routes):
             err = (ag['error'] or '-').replace('\u001b', '?')
             out.append((p['name'], [p['name'], p['region'], p['state'], '%.2f' % p['risk'],
                                     yn(ag['reachable'], 'ok', 'unreachable'), age(ag['age_s']),
-                                    err]))
+                                    p['why'] or '-', err]))
         for h in s['hostnames']:
             out.append((h['name'], [h['name'], h['state'], h['primary'], h['serving'],
                                     h['target'] or '-', hms(h['since']),
@@ -275,7 +277,8 @@ def rows_for(cmd, routes):
         out.append(('count', ['popA/transit: %d predictions' % len(h['predictions'])]))
         for p in h['predictions']:
             out.append(('prediction %d' % p['ts'],
-                        [hms(p['ts']), '%ds' % p['horizon_s'], '%.2f' % p['p'], top(p['top'])]))
+                        [hms(p['ts']), '%ds' % p['horizon_s'], '%.2f' % p['p'],
+                         top(json.loads(p['top']) if isinstance(p['top'], str) else p['top'])]))
     elif cmd == 'plan':
         p = b('/v1/mirror/plan?pop=popA')
         out.append(('head', ['at-risk %s -> destination %s' % (p['at_risk'], p['destination'])]))
