@@ -250,6 +250,34 @@ if [ $rc -eq 0 ] && grep -q '^popA/transit: 4 samples' "$T/mistyped_fields.out" 
 else ko mistyped_fields_print_dash "rc $rc: $(cat "$T/mistyped_fields.out" "$T/mistyped_fields.err")"; fi
 cp "$T/good.json" "$R"
 
+# Documents whose values have the wrong types (numbers as strings, objects
+# for lists, huge and hostile strings): every command still prints its
+# table, exit 0, and no control character reaches the terminal.
+bad=0
+for round in 1 2 3 4 5 6; do
+	cp "$T/good.json" "$R"
+	python3 $L/ctldocs.py mutate "$((SEED * 10 + round))" "$R"
+	for c in status pops links predict "predict --explain popA/transit" events "history popA/transit"; do
+		$P $c >"$T/mut.out" 2>"$T/mut.err"
+		rc=$?
+		# --explain: the link's own name may have been swapped: that is said
+		if { [ $rc -ne 0 ] && ! grep -q "^presage predict: the controller's answer has no link" "$T/mut.err"; } ||
+			grep -q $'\x1b' "$T/mut.out"; then
+			bad=$((bad + 1)); echo "mutation $round: presage $c: rc $rc $(head -c 200 "$T/mut.err")"
+		fi
+	done
+	for c in "plan popA" list show; do
+		$H $c >"$T/mut.out" 2>"$T/mut.err"
+		rc=$?
+		# dns show's hostnames may all have lost their name: nothing to show is fine
+		if { [ $rc -ne 0 ] && ! grep -q '^presage dns show' "$T/mut.err"; } || grep -q $'\x1b' "$T/mut.out"; then
+			bad=$((bad + 1)); echo "mutation $round: $c: rc $rc $(head -c 200 "$T/mut.err")"
+		fi
+	done
+done
+cp "$T/good.json" "$R"
+[ $bad -eq 0 ] && ok mistyped_documents_never_fail || ko mistyped_documents_never_fail "$bad runs failed"
+
 # ---- usage -----------------------------------------------------------------------------
 for c in status pops links predict events history; do
 	run help_$c $P $c --help

@@ -9,6 +9,9 @@ values, and the checks that presage's tables show them (tests/t-cli-ctl.sh).
   ctldocs.py json OUT ROUTES KEY [NAME] OUT is one line whose JSON equals the
                                         document at route KEY (dns: only NAME)
   ctldocs.py quote TEXT                 TEXT escaped as in a query string
+  ctldocs.py mutate SEED ROUTES         rewrite ROUTES' documents: about a third of
+                                        their values (not "schema") swapped for a
+                                        value of another type
 
 Exit status 0 when the check holds, else 1 with what differed on stderr.
 """
@@ -186,6 +189,26 @@ def gen(seed):
     }
 
 
+# ---- mutations ---------------------------------------------------------------
+
+def mutate(seed, routes):
+    r = random.Random(seed)
+    odd = [None, True, 0, -1, 1e308, -1e-308, 2**63, '', 'x' * 5000, '\u001b]0;pwned\u0007',
+           'caf\u00e9 \u2603', [], [None, 1, 'a', {}], {}, {'a': {'b': [1]}}]
+
+    def walk(v):
+        if isinstance(v, dict):
+            return {k: (x if k == 'schema' else r.choice(odd) if r.random() < 0.3 else walk(x))
+                    for k, x in v.items()}
+        if isinstance(v, list):
+            return [r.choice(odd) if r.random() < 0.3 else walk(x) for x in v]
+        return v
+    for key, route in routes.items():
+        if 'body' in route and route['status'] == 200:
+            route['body'] = walk(route['body'])
+    return routes
+
+
 # ---- checks --------------------------------------------------------------------
 
 def find_row(lines, cells, what):
@@ -355,6 +378,12 @@ def main():
             check_table(a[1], a[2], json.load(open(a[3])))
         elif len(a) in (4, 5) and a[0] == 'json':
             check_json(a[1], json.load(open(a[2])), a[3], a[4] if len(a) == 5 else None)
+        elif len(a) == 3 and a[0] == 'mutate':
+            routes = mutate(int(a[1]), json.load(open(a[2])))
+            with open(a[2] + '.tmp', 'w') as f:
+                json.dump(routes, f)
+            import os
+            os.rename(a[2] + '.tmp', a[2])
         elif len(a) == 2 and a[0] == 'quote':
             print(q(a[1]))
         else:

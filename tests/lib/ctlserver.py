@@ -62,7 +62,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             q = urllib.parse.parse_qs(url.query)
             since = int(q.get('since', ['0'])[0])
             body = dict(body)
-            body['events'] = [e for e in body['events'] if e['id'] > since][:1000]
+            rows = body.get('events')
+            if isinstance(rows, list):
+                # rows without a numeric id (mistyped on purpose) are kept
+                body['events'] = [e for e in rows if not isinstance(e, dict) or
+                                  not isinstance(e.get('id'), (int, float)) or
+                                  e['id'] > since][:1000]
         self.send(r['status'], json.dumps(body))
 
 
