@@ -4,7 +4,8 @@
 
   scripts/report.py --db cmmd.db [--clients clients.jsonl] [--threshold 0.6] -o report.html
 
-For every interconnect (POP/LINK) in the database (docs/controller.md
+For every POP (its risk, the threshold dashed, failed runs shaded) and
+interconnect (POP/LINK) in the database (docs/controller.md
 "Database"): SVG line charts over time of RTT p90, probe loss, route count
 and P(failure) (the decision threshold dashed), failures shaded; with a
 client log (JSON lines {"t", "host", "path", "addr", "status", "ok",
@@ -138,6 +139,35 @@ def load_journal(db):
                       'target', 'reason', 'status'), r))
         d['t'] = num(d['ts_ms']) / 1000 if num(d['ts_ms']) is not None else None
         out.append(d)
+    return out
+
+
+def load_pop_risk(db, tables):
+    """{pop: [(ts, risk or None while unknown, failed)]}"""
+    if 'pop_risk' not in tables:
+        return {}
+    rows = query(db, 'pop_risk', ('ts', 'pop', 'risk', 'failed', 'unknown'),
+                 'SELECT pop, ts, risk, failed, unknown FROM pop_risk ORDER BY pop, ts')
+    out = {}
+    for pop, ts, risk, failed, unknown in rows:
+        if num(ts) is not None:
+            out.setdefault(str(pop), []).append((num(ts), None if unknown else num(risk),
+                                                 bool(failed)))
+    return out
+
+
+def spans_of(rows):
+    """[(from, to)] of the runs of rows whose flag is set."""
+    out, start, last = [], None, None
+    for t, flag in rows:
+        if flag and start is None:
+            start = t
+        elif not flag and start is not None:
+            out.append((start, t))
+            start = None
+        last = t
+    if start is not None:
+        out.append((start, last))
     return out
 
 
@@ -350,7 +380,7 @@ COLOURS = ('#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b')
 
 CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 20px; } h2 { font-size: 17px; margin-top: 28px; }
+h1 { font-size: 20px; } h2 { font-size: 17px; margin-top: 28px; } h3 { font-size: 15px; }
 svg.chart { display: block; margin: 6px 0 14px; background: #fff; border: 1px solid #ddd; }
 svg .ct { font-weight: 600; font-size: 13px; }
 svg text { font-size: 11px; fill: #333; }
@@ -367,12 +397,39 @@ th { background: #f3f3f3; }
 """
 
 
+def link_charts(body, n, pop, link, samples, preds, failures, journal, t0, t1, args):
+    """RTT p90, probe loss, routes and P(failure) of one interconnect."""
+    name = '%s/%s' % (pop, link)
+    rows = samples.get((pop, link), [])
+    spans = [(on, end if end is not None else t1, 'failure: %s' % (why or ''))
+             for on, end, why in failures.get((pop, link), [])]
+    body.append('<h3 id="link-%d">%s</h3>' % (n, esc(name)))
+    for metric, title, unit, idx, scale, colour in (
+            ('rtt_p90', 'RTT p90', 'ms', 1, 1, COLOURS[0]),
+            ('probe_loss', 'probe loss', '%', 2, 100, COLOURS[1]),
+            ('routes', 'routes', 'prefixes', 3, 1, COLOURS[4])):
+        c = Chart(t0, t1, '%s: %s' % (name, title), unit, 'c%d-%s' % (n, metric), name, metric)
+        c.add(title, colour, [(r[0], None if r[idx] is None else r[idx] * scale, r[4]) for r in rows])
+        c.ymin = 0
+        c.spans = spans
+        body.append(c.render(journal))
+    c = Chart(t0, t1, '%s: P(failure)' % name, 'P', 'c%d-p' % n, name, 'p')
+    for i, (hz, pts) in enumerate(sorted(preds.get((pop, link), {}).items(),
+                                         key=lambda kv: num(kv[0]) or 0)):
+        c.add('within %ss' % hz, COLOURS[(3 + i) % len(COLOURS)], pts)
+    c.ymin, c.ymax = 0, 1
+    c.hlines = [(args.threshold, 'threshold %.2f' % args.threshold)]
+    c.spans = spans
+    body.append(c.render(journal))
+
+
 def build(args):
     db, tables = open_db(args.db)
     samples = load_samples(db)
     preds = load_predictions(db)
     journal = load_journal(db)
     failures = load_failures(db, tables)
+    risk = load_pop_risk(db, tables)
     db.close()
     clients = load_clients(args.clients) if args.clients else None
 
@@ -380,6 +437,7 @@ def build(args):
     times += [t for hz in preds.values() for rows in hz.values() for t, _ in rows]
     times += [m['t'] for m in journal if m['t'] is not None]
     times += [t for t, _ in clients or []]
+    times += [r[0] for rows in risk.values() for r in rows]
     if not times:
         raise ReportError('%s has no samples, predictions or journal rows to report' % args.db)
     t0, t1 = min(times), max(times)
@@ -408,29 +466,20 @@ def build(args):
         c.ymin = 0
         body.append('<h2>Clients</h2>')
         body.append(c.render(journal))
-    for n, (pop, link) in enumerate(links):
-        name = '%s/%s' % (pop, link)
-        rows = samples.get((pop, link), [])
-        spans = [(on, end if end is not None else t1, 'failure: %s' % (why or ''))
-                 for on, end, why in failures.get((pop, link), [])]
-        body.append('<h2 id="link-%d">%s</h2>' % (n, esc(name)))
-        for metric, title, unit, idx, scale, colour in (
-                ('rtt_p90', 'RTT p90', 'ms', 1, 1, COLOURS[0]),
-                ('probe_loss', 'probe loss', '%', 2, 100, COLOURS[1]),
-                ('routes', 'routes', 'prefixes', 3, 1, COLOURS[4])):
-            c = Chart(t0, t1, '%s: %s' % (name, title), unit, 'c%d-%s' % (n, metric), name, metric)
-            c.add(title, colour, [(r[0], None if r[idx] is None else r[idx] * scale, r[4]) for r in rows])
-            c.ymin = 0
-            c.spans = spans
+    pops = sorted({p for p, _ in links} | set(risk))
+    for pop in pops:
+        body.append('<h2 id="pop-%s">POP %s</h2>' % (esc(pop), esc(pop)))
+        if pop in risk:
+            c = Chart(t0, t1, '%s: POP risk (traffic-weighted P)' % pop, 'risk', 'r-%s' % pop, pop,
+                      'risk')
+            c.add('risk', COLOURS[3], [(t, v) for t, v, _ in risk[pop]])
+            c.ymin, c.ymax = 0, 1
+            c.hlines = [(args.threshold, 'threshold %.2f' % args.threshold)]
+            c.spans = [(a, b, 'POP failed') for a, b in spans_of([(t, f) for t, _, f in risk[pop]])]
             body.append(c.render(journal))
-        c = Chart(t0, t1, '%s: P(failure)' % name, 'P', 'c%d-p' % n, name, 'p')
-        for i, (hz, pts) in enumerate(sorted(preds.get((pop, link), {}).items(),
-                                             key=lambda kv: num(kv[0]) or 0)):
-            c.add('within %ss' % hz, COLOURS[(3 + i) % len(COLOURS)], pts)
-        c.ymin, c.ymax = 0, 1
-        c.hlines = [(args.threshold, 'threshold %.2f' % args.threshold)]
-        c.spans = spans
-        body.append(c.render(journal))
+        for n, (lpop, link) in enumerate(links):
+            if lpop == pop:
+                link_charts(body, n, lpop, link, samples, preds, failures, journal, t0, t1, args)
     body.append('<h2>Decisions</h2>')
     if journal:
         body.append('<table class="decisions"><tr><th>id</th><th>time (UTC)</th><th>hostname</th>'

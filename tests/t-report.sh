@@ -55,6 +55,14 @@ for pop, link in links:
         db.execute('INSERT INTO predictions VALUES(?,?,?,600,?,?)',
                    (t0 + i, pop, link, r.random(), '[]'))
     want['links'][pop + '/' + link] = {'samples': n1 + n10, 'predictions': n1}
+# POP risk: popA failed for a run of seconds, popB unknown for a few (holes)
+want['risk'] = {}
+for pop in ('popA', 'popB'):
+    unknown = set(range(20, 25)) if pop == 'popB' else set()
+    for i in range(n1):
+        db.execute('INSERT INTO pop_risk VALUES(?,?,?,?,?)',
+                   (t0 + i, pop, r.random(), int(pop == 'popA' and 40 <= i < 55), int(i in unknown)))
+    want['risk'][pop] = n1 - len(unknown)
 db.execute("INSERT INTO failures(pop,link,onset_ts,end_ts,reason) VALUES('popA','transit',?,?,"
            "'link down')", (t0 + 30, t0 + 50))
 steps = [('NORMAL', 'AT_RISK', 'mirror-order', 'risk 0.72 >= 0.60 for 3s'),
@@ -144,6 +152,7 @@ p.feed(text)
 p.close()
 errs = p.errors + (['unclosed: %s' % p.stack] if p.stack else [])
 expect = {(l, m) for l in want['links'] for m in ('rtt_p90', 'probe_loss', 'routes', 'p')}
+expect |= {(p, 'risk') for p in want['risk']}
 if clients:
     expect.add(('', 'clients'))
 got = [(c['link'], c['metric']) for c in p.charts]
@@ -157,8 +166,10 @@ for c in p.charts:
         n = want['links'][c['link']]['samples']
         if pts != n:
             errs.append('%s/%s: %d points, want %d samples' % (c['link'], c['metric'], pts, n))
-    if c['metric'] == 'p':
-        if pts != want['links'][c['link']]['predictions']:
+    if c['metric'] == 'risk' and pts != want['risk'][c['link']]:
+        errs.append('%s risk: %d points, want %d' % (c['link'], pts, want['risk'][c['link']]))
+    if c['metric'] in ('p', 'risk'):
+        if c['metric'] == 'p' and pts != want['links'][c['link']]['predictions']:
             errs.append('%s p: %d points' % (c['link'], pts))
         # y of the threshold: the chart's 0..1 axis (report.py: H=230, MT=48, MB=30)
         y = 230 - 30 - thr * (230 - 48 - 30)
@@ -171,7 +182,7 @@ for c in p.charts:
         n = want['client_seconds']
         if series != {'ok': n, 'failed': n}:
             errs.append('clients series %s, want ok and failed with %d points' % (series, n))
-    shaded = c['link'] == 'popA/transit' and c['metric'] != 'clients'
+    shaded = c['link'] == 'popA/transit' or (c['link'], c['metric']) == ('popA', 'risk')
     if (c['rects'] == 1) != shaded:
         errs.append('%s/%s: %d failure spans' % (c['link'], c['metric'], c['rects']))
 if sorted(p.rows) != sorted(want['journal']):
