@@ -44,7 +44,7 @@ enum {
 };
 
 struct args {
-	const char *name;	/* "status", "mirror plan", ... for messages */
+	const char *name; /* "status", "mirror plan", ... for messages */
 	const char *sock;
 	bool json;
 	const char *explain;
@@ -62,24 +62,24 @@ struct args {
 static int parse_args(struct args *a, int argc, char **argv, unsigned allowed, const char *usage)
 {
 	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, OPT_SOCKET },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "explain", required_argument, NULL, 'e' },
-		{ "since", required_argument, NULL, 's' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
+	    {"socket", required_argument, NULL, OPT_SOCKET},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"explain", required_argument, NULL, 'e'},
+	    {"since", required_argument, NULL, 's'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("PRESAGE_SOCKET");
 	int c;
 
 	a->json = cli_json;
 	a->sock = cli_socket ? cli_socket : env && *env ? env : CTL_SOCKET_DEFAULT;
-	optind = 0;	/* glibc: full re-initialisation (the dispatcher may have used getopt) */
+	optind = 0; /* glibc: full re-initialisation (the dispatcher may have used getopt) */
 	opterr = 0;
 	for (;;) {
 		int li = -1;
-		char shortname[3] = { '-', 0, 0 };
+		char shortname[3] = {'-', 0, 0};
 
 		c = getopt_long(argc, argv, ":jhe:s:f", opts, &li);
 		if (c == -1)
@@ -114,19 +114,19 @@ static int parse_args(struct args *a, int argc, char **argv, unsigned allowed, c
 			a->follow = true;
 			continue;
 		case ':':
-			fprintf(stderr, "presage %s: %s needs a value (see presage %s --help)\n", a->name,
-				argv[optind - 1], a->name);
+			fprintf(stderr, "presage %s: %s needs a value (see presage %s --help)\n",
+				a->name, argv[optind - 1], a->name);
 			return 2;
 		default:
 			/* getopt's own '?' has no option index: the word itself */
-			fprintf(stderr, "presage %s: unknown option '%s' (see presage %s --help)\n", a->name,
-				argv[optind - 1], a->name);
+			fprintf(stderr, "presage %s: unknown option '%s' (see presage %s --help)\n",
+				a->name, argv[optind - 1], a->name);
 			return 2;
 		}
 		/* An option we know, but not this command's. */
 		shortname[1] = (char)c;
-		fprintf(stderr, "presage %s: unknown option '%s%s' (see presage %s --help)\n", a->name,
-			li >= 0 ? "--" : "", li >= 0 ? opts[li].name : shortname, a->name);
+		fprintf(stderr, "presage %s: unknown option '%s%s' (see presage %s --help)\n",
+			a->name, li >= 0 ? "--" : "", li >= 0 ? opts[li].name : shortname, a->name);
 		return 2;
 	}
 	a->npos = argc - optind;
@@ -159,7 +159,7 @@ static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
 
 	if (b->len + n > CTL_MAX_BODY) {
 		b->too_big = true;
-		return 0;	/* curl aborts with CURLE_WRITE_ERROR */
+		return 0; /* curl aborts with CURLE_WRITE_ERROR */
 	}
 	np = realloc(b->p, b->len + n + 1);
 	if (!np)
@@ -184,7 +184,8 @@ static struct json_object *parse_doc(const char *p, size_t len, char *why, size_
 		return NULL;
 	}
 	if (memchr(p, '\0', len)) {
-		snprintf(why, whylen, "a NUL byte at byte %zu", (size_t)((const char *)memchr(p, '\0', len) - p));
+		snprintf(why, whylen, "a NUL byte at byte %zu",
+			 (size_t)((const char *)memchr(p, '\0', len) - p));
 		return NULL;
 	}
 	tok = json_tokener_new();
@@ -225,7 +226,7 @@ static const char *jstr(struct json_object *o, const char *key);
 static int ctl_get(const char *sock, const char *path, struct json_object **out)
 {
 	static bool inited;
-	struct body b = { 0 };
+	struct body b = {0};
 	struct json_object *doc = NULL;
 	char url[2048], why[160];
 	long status = 0, oserr = 0;
@@ -259,16 +260,20 @@ static int ctl_get(const char *sock, const char *path, struct json_object **out)
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
 		if (b.too_big) {
-			fprintf(stderr, "presage: the controller's answer to GET %s is larger than %u MiB\n",
-				path, CTL_MAX_BODY >> 20);
+			fprintf(
+			    stderr,
+			    "presage: the controller's answer to GET %s is larger than %u MiB\n",
+			    path, CTL_MAX_BODY >> 20);
 			err = -EFBIG;
 			goto out;
 		}
 		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
 		/* connect()'s errno says more ("No such file or directory",
 		 * "Connection refused", "Permission denied") than curl's text. */
-		fprintf(stderr, "presage: cannot reach the controller at %s: %s (is cmmd running?)\n", sock,
-			rc == CURLE_COULDNT_CONNECT && oserr ? strerror((int)oserr) : curl_easy_strerror(rc));
+		fprintf(stderr,
+			"presage: cannot reach the controller at %s: %s (is cmmd running?)\n", sock,
+			rc == CURLE_COULDNT_CONNECT && oserr ? strerror((int)oserr)
+							     : curl_easy_strerror(rc));
 		err = oserr ? -(int)oserr : -EIO;
 		goto out;
 	}
@@ -279,22 +284,24 @@ static int ctl_get(const char *sock, const char *path, struct json_object **out)
 		if (status == 404 && msg)
 			fprintf(stderr, "presage: %s\n", msg);
 		else if (msg)
-			fprintf(stderr, "presage: the controller answered HTTP %ld to GET %s: %s\n", status, path,
-				msg);
+			fprintf(stderr, "presage: the controller answered HTTP %ld to GET %s: %s\n",
+				status, path, msg);
 		else
-			fprintf(stderr, "presage: the controller answered HTTP %ld to GET %s\n", status, path);
+			fprintf(stderr, "presage: the controller answered HTTP %ld to GET %s\n",
+				status, path);
 		err = status == 404 ? -ENOENT : -EPROTO;
 		goto out;
 	}
 	if (!doc) {
-		fprintf(stderr, "presage: malformed JSON from the controller at %s (GET %s): %s\n", sock, path,
-			why);
+		fprintf(stderr, "presage: malformed JSON from the controller at %s (GET %s): %s\n",
+			sock, path, why);
 		err = -EPROTO;
 		goto out;
 	}
 	if (!json_object_is_type(doc, json_type_object)) {
-		fprintf(stderr, "presage: unexpected answer from the controller at %s (GET %s): a JSON %s, "
-				"expected an object\n",
+		fprintf(stderr,
+			"presage: unexpected answer from the controller at %s (GET %s): a JSON %s, "
+			"expected an object\n",
 			sock, path, json_type_to_name(json_object_get_type(doc)));
 		err = -EPROTO;
 		goto out;
@@ -302,9 +309,11 @@ static int ctl_get(const char *sock, const char *path, struct json_object **out)
 	/* The planner's document has no schema; any other one must be ours. */
 	schema = jstr(doc, "schema");
 	if (schema && strcmp(schema, CTL_SCHEMA)) {
-		fprintf(stderr, "presage: the controller at %s answers in schema \"%s\"; this presage reads "
-				"\"%s\"\n",
-			sock, schema, CTL_SCHEMA);
+		fprintf(
+		    stderr,
+		    "presage: the controller at %s answers in schema \"%s\"; this presage reads "
+		    "\"%s\"\n",
+		    sock, schema, CTL_SCHEMA);
 		err = -EPROTO;
 		goto out;
 	}
@@ -334,7 +343,8 @@ static int path_add(char *path, size_t size, const char *key, const char *val)
 /* -j: the controller's document as it came, on one line. */
 static void print_doc(struct json_object *doc)
 {
-	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+						     JSON_C_TO_STRING_NOSLASHESCAPE));
 	fflush(stdout);
 }
 
@@ -344,7 +354,8 @@ static struct json_object *jget(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v))
 		return NULL;
 	return v;
 }
@@ -360,7 +371,8 @@ static bool jnum(struct json_object *o, const char *key, double *out)
 {
 	struct json_object *v = jget(o, key);
 
-	if (!v || !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+	if (!v ||
+	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
 		return false;
 	*out = json_object_get_double(v);
 	return isfinite(*out);
@@ -403,8 +415,9 @@ static const char *c_str(char *buf, struct json_object *o, const char *key)
 
 	if (!v || json_object_is_type(v, json_type_null))
 		return "-";
-	s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-						      : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	s = json_object_is_type(v, json_type_string)
+		? json_object_get_string(v)
+		: json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 	if (!*s)
 		return "-";
 	for (i = 0; s[i] && i < CELL - 1; i++)
@@ -446,7 +459,11 @@ static const char *c_num(char *buf, struct json_object *o, const char *key, char
 
 	if (!jnum(o, key, &v))
 		return "-";
-	snprintf(buf, CELL, kind == 'g' ? "%.*g%s" : kind == '+' ? "%+.*f%s" : "%.*f%s", prec, v, unit);
+	snprintf(buf, CELL,
+		 kind == 'g'   ? "%.*g%s"
+		 : kind == '+' ? "%+.*f%s"
+			       : "%.*f%s",
+		 prec, v, unit);
 	return buf;
 }
 
@@ -464,7 +481,7 @@ static const char *c_pct(char *buf, struct json_object *o, const char *key)
 /* A quantity with a decimal SI prefix (powers of 1000, as cmmd.conf's sizes). */
 static const char *si(char *buf, double v, const char *unit)
 {
-	static const char *const pfx[] = { "", "k", "M", "G", "T", "P" };
+	static const char *const pfx[] = {"", "k", "M", "G", "T", "P"};
 	int i = 0;
 
 	while (fabs(v) >= 999.95 && i < 5) {
@@ -591,7 +608,7 @@ static void tbl_line(const struct tbl *t, const int *w, const char *const *row)
 /* Print (header unless `no_header`) and free. Returns 0 or -ENOMEM. */
 static int tbl_print(struct tbl *t, bool no_header)
 {
-	int w[TBL_MAX_COLS] = { 0 }, err = t->oom ? -ENOMEM : 0;
+	int w[TBL_MAX_COLS] = {0}, err = t->oom ? -ENOMEM : 0;
 	size_t rows = t->ncols ? t->n / t->ncols : 0;
 
 	if (!err) {
@@ -618,11 +635,11 @@ static int tbl_print(struct tbl *t, bool no_header)
 /* ---- status, pops ------------------------------------------------------------ */
 
 static const char status_usage[] =
-	"Usage: presage status [--socket PATH] [-j]\n"
-	"The controller at a glance: its POPs (state, risk, agent) and hostnames\n"
-	"(state, primary, serving POP). GET /v1/status.\n"
-	"  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-	"  -j, --json     the controller's JSON document, on one line\n";
+    "Usage: presage status [--socket PATH] [-j]\n"
+    "The controller at a glance: its POPs (state, risk, agent) and hostnames\n"
+    "(state, primary, serving POP). GET /v1/status.\n"
+    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
+    "  -j, --json     the controller's JSON document, on one line\n";
 
 static const char *c_agent(char *buf, struct json_object *pop)
 {
@@ -657,7 +674,7 @@ static int print_hostnames(struct json_object *arr)
 
 static int cmd_status(int argc, char **argv)
 {
-	struct args a = { .name = "status" };
+	struct args a = {.name = "status"};
 	struct json_object *doc, *pops;
 	char b[10][CELL];
 	struct tbl t;
@@ -675,8 +692,9 @@ static int cmd_status(int argc, char **argv)
 		json_object_put(doc);
 		return 0;
 	}
-	printf("controller %s, started %s, now %s, journal pending %s\n", c_str(b[0], doc, "version"),
-	       c_time(b[1], doc, "started"), c_time(b[2], doc, "now"), c_num(b[3], doc, "journal_pending", 'f', 0, ""));
+	printf("controller %s, started %s, now %s, journal pending %s\n",
+	       c_str(b[0], doc, "version"), c_time(b[1], doc, "started"), c_time(b[2], doc, "now"),
+	       c_num(b[3], doc, "journal_pending", 'f', 0, ""));
 	putchar('\n');
 	pops = jarr(doc, "pops");
 	tbl_init(&t, "POP REGION STATE >RISK AGENT >AGE WHY ERROR");
@@ -701,16 +719,16 @@ static int cmd_status(int argc, char **argv)
 }
 
 static const char pops_usage[] =
-	"Usage: presage pops [--socket PATH] [-j]\n"
-	"The controller's POPs: state, risk, agent, addresses, interconnects and the\n"
-	"planner's capacity (disk free, bandwidth headroom, storage cost per GB).\n"
-	"GET /v1/pops.\n"
-	"  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-	"  -j, --json     the controller's JSON document, on one line\n";
+    "Usage: presage pops [--socket PATH] [-j]\n"
+    "The controller's POPs: state, risk, agent, addresses, interconnects and the\n"
+    "planner's capacity (disk free, bandwidth headroom, storage cost per GB).\n"
+    "GET /v1/pops.\n"
+    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
+    "  -j, --json     the controller's JSON document, on one line\n";
 
 static int cmd_pops(int argc, char **argv)
 {
-	struct args a = { .name = "pops" };
+	struct args a = {.name = "pops"};
 	struct json_object *doc, *pops;
 	char b[10][CELL];
 	struct tbl t;
@@ -752,12 +770,12 @@ static int cmd_pops(int argc, char **argv)
 /* ---- links, predict ------------------------------------------------------------ */
 
 static const char links_usage[] =
-	"Usage: presage links [--socket PATH] [-j]\n"
-	"Every interconnect's latest health and prediction: link state, RTT p90,\n"
-	"probe RTT and loss, retransmissions, traffic, utilisation, routes,\n"
-	"withdrawals, P(failure within the horizon). GET /v1/links.\n"
-	"  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-	"  -j, --json     the controller's JSON document, on one line\n";
+    "Usage: presage links [--socket PATH] [-j]\n"
+    "Every interconnect's latest health and prediction: link state, RTT p90,\n"
+    "probe RTT and loss, retransmissions, traffic, utilisation, routes,\n"
+    "withdrawals, P(failure within the horizon). GET /v1/links.\n"
+    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
+    "  -j, --json     the controller's JSON document, on one line\n";
 
 static const char *c_link(char *buf, struct json_object *o)
 {
@@ -769,7 +787,7 @@ static const char *c_link(char *buf, struct json_object *o)
 
 static int cmd_links(int argc, char **argv)
 {
-	struct args a = { .name = "links" };
+	struct args a = {.name = "links"};
 	struct json_object *doc, *links;
 	char b[16][CELL];
 	struct tbl t;
@@ -788,8 +806,9 @@ static int cmd_links(int argc, char **argv)
 		return 0;
 	}
 	links = jarr(doc, "links");
-	tbl_init(&t, "LINK STATE >RTT_P90 >PROBE_RTT >LOSS >RETRANS >RX >TX >UTIL >ROUTES >WDRAW >P "
-		     ">HORIZON >AGE FLAGS");
+	tbl_init(&t,
+		 "LINK STATE >RTT_P90 >PROBE_RTT >LOSS >RETRANS >RX >TX >UTIL >ROUTES >WDRAW >P "
+		 ">HORIZON >AGE FLAGS");
 	for (size_t i = 0; i < jlen(links); i++) {
 		struct json_object *l = json_object_array_get_idx(links, i);
 		int stale = jbool(l, "stale") > 0, fail = jbool(l, "in_failure") > 0;
@@ -818,13 +837,13 @@ static int cmd_links(int argc, char **argv)
 }
 
 static const char predict_usage[] =
-	"Usage: presage predict [--explain POP/LINK] [--socket PATH] [-j]\n"
-	"P(failure within the horizon) per interconnect, with the features that\n"
-	"contributed most. GET /v1/predict.\n"
-	"  --explain POP/LINK  every feature of that link's latest prediction: value,\n"
-	"                      weight and contribution to the logit, largest first\n"
-	"  --socket PATH       control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-	"  -j, --json          the controller's JSON document, on one line\n";
+    "Usage: presage predict [--explain POP/LINK] [--socket PATH] [-j]\n"
+    "P(failure within the horizon) per interconnect, with the features that\n"
+    "contributed most. GET /v1/predict.\n"
+    "  --explain POP/LINK  every feature of that link's latest prediction: value,\n"
+    "                      weight and contribution to the logit, largest first\n"
+    "  --socket PATH       control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
+    "  -j, --json          the controller's JSON document, on one line\n";
 
 /* "feature(+1.20) feature(-0.30)" from a top[] array, or from the JSON text
  * of the database's predictions.top column. */
@@ -853,7 +872,8 @@ static const char *c_top(char *buf, struct json_object *o, const char *key, size
 			len += snprintf(buf + len, CELL - len, "%s%s(%+.2f)", i ? " " : "",
 					c_str(f, e, "feature"), c);
 		else
-			len += snprintf(buf + len, CELL - len, "%s%s", i ? " " : "", c_str(f, e, "feature"));
+			len += snprintf(buf + len, CELL - len, "%s%s", i ? " " : "",
+					c_str(f, e, "feature"));
 	}
 	json_object_put(parsed);
 	return buf[0] ? buf : "-";
@@ -861,7 +881,8 @@ static const char *c_top(char *buf, struct json_object *o, const char *key, size
 
 static int by_contribution(const void *x, const void *y)
 {
-	struct json_object *a = *(struct json_object *const *)x, *b = *(struct json_object *const *)y;
+	struct json_object *a = *(struct json_object *const *)x,
+			   *b = *(struct json_object *const *)y;
 	double ca = 0, cb = 0;
 
 	jnum(a, "contribution", &ca);
@@ -887,9 +908,10 @@ static int explain(struct json_object *doc, const char *want)
 		fprintf(stderr, "presage predict: the controller's answer has no link %s\n", want);
 		return 1;
 	}
-	printf("%s  p %s  logit %s  horizon %s  warm %s  in-failure %s\n", want, c_num(b[0], l, "p", 'f', 2, ""),
-	       c_num(b[1], l, "logit", '+', 2, ""), c_num(b[2], doc, "horizon_s", 'f', 0, "s"),
-	       c_bool(l, "warm", "yes", "no"), c_bool(l, "in_failure", "yes", "no"));
+	printf("%s  p %s  logit %s  horizon %s  warm %s  in-failure %s\n", want,
+	       c_num(b[0], l, "p", 'f', 2, ""), c_num(b[1], l, "logit", '+', 2, ""),
+	       c_num(b[2], doc, "horizon_s", 'f', 0, "s"), c_bool(l, "warm", "yes", "no"),
+	       c_bool(l, "in_failure", "yes", "no"));
 	/* "features" lives on the link; accept it beside "links" too. */
 	feats = jarr(l, "features") ?: jarr(doc, "features");
 	n = jlen(feats);
@@ -915,7 +937,7 @@ static int explain(struct json_object *doc, const char *want)
 
 static int cmd_predict(int argc, char **argv)
 {
-	struct args a = { .name = "predict" };
+	struct args a = {.name = "predict"};
 	struct json_object *doc, *links;
 	char path[1024] = "/v1/predict", b[8][CELL];
 	struct tbl t;
@@ -967,14 +989,14 @@ static int cmd_predict(int argc, char **argv)
 /* ---- events ------------------------------------------------------------------ */
 
 static const char events_usage[] =
-	"Usage: presage events [--since ID] [--follow] [--socket PATH] [-j]\n"
-	"The controller's journal: every decision, oldest first (at most 1000 per\n"
-	"answer). GET /v1/events?since=ID.\n"
-	"  --since ID     only rows with id > ID\n"
-	"  --follow       keep asking every second and print new rows as they come\n"
-	"                 (with -j: each answer that has new rows, one per line)\n"
-	"  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-	"  -j, --json     the controller's JSON document, on one line\n";
+    "Usage: presage events [--since ID] [--follow] [--socket PATH] [-j]\n"
+    "The controller's journal: every decision, oldest first (at most 1000 per\n"
+    "answer). GET /v1/events?since=ID.\n"
+    "  --since ID     only rows with id > ID\n"
+    "  --follow       keep asking every second and print new rows as they come\n"
+    "                 (with -j: each answer that has new rows, one per line)\n"
+    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
+    "  -j, --json     the controller's JSON document, on one line\n";
 
 /* The journal rows of an events document. */
 static struct json_object *event_rows(struct json_object *doc)
@@ -1002,7 +1024,7 @@ static int parse_u64(const char *s, unsigned long long *out)
 
 static int cmd_events(int argc, char **argv)
 {
-	struct args a = { .name = "events" };
+	struct args a = {.name = "events"};
 	unsigned long long since = 0;
 	bool header = true;
 	int rc;
@@ -1013,7 +1035,8 @@ static int cmd_events(int argc, char **argv)
 	if ((rc = too_many(&a, 0)))
 		return rc;
 	if (a.since && parse_u64(a.since, &since)) {
-		fprintf(stderr, "presage events: --since wants a journal id (a number), got '%s'\n", a.since);
+		fprintf(stderr, "presage events: --since wants a journal id (a number), got '%s'\n",
+			a.since);
 		return 2;
 	}
 	if (a.follow) {
@@ -1041,7 +1064,8 @@ static int cmd_events(int argc, char **argv)
 			if (!a.follow || n)
 				print_doc(doc);
 		} else if (!a.follow || n || header) {
-			tbl_init(&t, ">ID TIME HOSTNAME POP TRANSITION ACTION TARGET STATUS REASON");
+			tbl_init(&t,
+				 ">ID TIME HOSTNAME POP TRANSITION ACTION TARGET STATUS REASON");
 			for (size_t i = 0; i < n; i++) {
 				struct json_object *r = json_object_array_get_idx(rows, i);
 
@@ -1075,12 +1099,12 @@ static int cmd_events(int argc, char **argv)
 /* ---- history ------------------------------------------------------------------ */
 
 static const char history_usage[] =
-	"Usage: presage history POP/LINK [--since T] [--socket PATH] [-j]\n"
-	"One interconnect's stored samples and predictions (docs/controller.md\n"
-	"\"Database\"). GET /v1/history?link=POP/LINK&since=T.\n"
-	"  --since T      from T: Unix seconds, or an age such as 90s, 10m, 2h, 1d\n"
-	"  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-	"  -j, --json     the controller's JSON document, on one line\n";
+    "Usage: presage history POP/LINK [--since T] [--socket PATH] [-j]\n"
+    "One interconnect's stored samples and predictions (docs/controller.md\n"
+    "\"Database\"). GET /v1/history?link=POP/LINK&since=T.\n"
+    "  --since T      from T: Unix seconds, or an age such as 90s, 10m, 2h, 1d\n"
+    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
+    "  -j, --json     the controller's JSON document, on one line\n";
 
 /* T as Unix seconds, or an age (30s, 10m, 2h, 1d) before now. */
 static int parse_since(const char *s, double *out)
@@ -1101,11 +1125,19 @@ static int parse_since(const char *s, double *out)
 	if (end[1])
 		return -EINVAL;
 	switch (*end) {
-	case 's': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': v *= 86400; break;
-	default: return -EINVAL;
+	case 's':
+		break;
+	case 'm':
+		v *= 60;
+		break;
+	case 'h':
+		v *= 3600;
+		break;
+	case 'd':
+		v *= 86400;
+		break;
+	default:
+		return -EINVAL;
 	}
 	*out = (double)time(NULL) - v;
 	return 0;
@@ -1113,7 +1145,7 @@ static int parse_since(const char *s, double *out)
 
 static int cmd_history(int argc, char **argv)
 {
-	struct args a = { .name = "history" };
+	struct args a = {.name = "history"};
 	struct json_object *doc, *rows;
 	char path[1024] = "/v1/history", b[16][CELL];
 	struct tbl t;
@@ -1134,8 +1166,10 @@ static int cmd_history(int argc, char **argv)
 		return 2;
 	}
 	if (a.since && parse_since(a.since, &since)) {
-		fprintf(stderr, "presage history: --since wants Unix seconds or an age like 10m, got '%s'\n",
-			a.since);
+		fprintf(
+		    stderr,
+		    "presage history: --since wants Unix seconds or an age like 10m, got '%s'\n",
+		    a.since);
 		return 2;
 	}
 	rc = path_add(path, sizeof(path), "link", a.pos[0]);
@@ -1157,8 +1191,10 @@ static int cmd_history(int argc, char **argv)
 	}
 	rows = jarr(doc, "samples");
 	printf("%s: %zu samples\n", a.pos[0], jlen(rows));
-	tbl_init(&t, "TIME >TIER STATE >RTT_P50 >RTT_P90 >RTT_P99 >PROBE_RTT >LOSS >RETRANS >RX >TX >UTIL "
-		     ">ROUTES >WDRAW");
+	tbl_init(
+	    &t,
+	    "TIME >TIER STATE >RTT_P50 >RTT_P90 >RTT_P99 >PROBE_RTT >LOSS >RETRANS >RX >TX >UTIL "
+	    ">ROUTES >WDRAW");
 	for (size_t i = 0; i < jlen(rows); i++) {
 		struct json_object *s = json_object_array_get_idx(rows, i);
 
@@ -1197,12 +1233,12 @@ static int cmd_history(int argc, char **argv)
 /* ---- mirror plan, mirror list, dns show (hooked by their dispatchers) ---------- */
 
 static const char mirror_plan_usage[] =
-	"Usage: presage mirror plan [POP] [--socket PATH] [-j]\n"
-	"The plan the controller would make now for POP at risk: destination,\n"
-	"candidates and items. GET /v1/mirror/plan[?pop=POP].\n"
-	"  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-	"  -j, --json     the controller's JSON document, on one line\n"
-	"Offline: presage mirror plan --topology FILE --at-risk POP --items FILE\n";
+    "Usage: presage mirror plan [POP] [--socket PATH] [-j]\n"
+    "The plan the controller would make now for POP at risk: destination,\n"
+    "candidates and items. GET /v1/mirror/plan[?pop=POP].\n"
+    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
+    "  -j, --json     the controller's JSON document, on one line\n"
+    "Offline: presage mirror plan --topology FILE --at-risk POP --items FILE\n";
 
 static void print_plan(struct json_object *p)
 {
@@ -1210,11 +1246,13 @@ static void print_plan(struct json_object *p)
 	char b[8][CELL];
 	double bytes;
 
-	printf("at-risk %s -> destination %s\n", c_str(b[0], p, "at_risk"), c_str(b[1], p, "destination"));
-	printf("covers %s of %s req/s, %s, cost %s, eta %s (lead %s)\n", c_num(b[2], p, "rate", 'f', 2, ""),
-	       c_num(b[3], p, "total_rate", 'f', 2, ""),
-	       jnum(p, "bytes", &bytes) ? si(b[4], bytes, "B") : "-", c_num(b[5], p, "cost", 'f', 4, ""),
-	       c_num(b[6], p, "eta_s", 'f', 0, "s"), c_num(b[7], p, "lead_s", 'f', 0, "s"));
+	printf("at-risk %s -> destination %s\n", c_str(b[0], p, "at_risk"),
+	       c_str(b[1], p, "destination"));
+	printf("covers %s of %s req/s, %s, cost %s, eta %s (lead %s)\n",
+	       c_num(b[2], p, "rate", 'f', 2, ""), c_num(b[3], p, "total_rate", 'f', 2, ""),
+	       jnum(p, "bytes", &bytes) ? si(b[4], bytes, "B") : "-",
+	       c_num(b[5], p, "cost", 'f', 4, ""), c_num(b[6], p, "eta_s", 'f', 0, "s"),
+	       c_num(b[7], p, "lead_s", 'f', 0, "s"));
 	arr = jarr(p, "candidates");
 	for (size_t i = 0; i < jlen(arr); i++) {
 		struct json_object *c = json_object_array_get_idx(arr, i);
@@ -1225,14 +1263,14 @@ static void print_plan(struct json_object *p)
 	for (size_t i = 0; i < jlen(arr); i++) {
 		struct json_object *it = json_object_array_get_idx(arr, i);
 
-		printf("  %s %-50s %s\n", jbool(it, "chosen") > 0 ? "+" : "-", c_str(b[0], it, "path"),
-		       c_str(b[1], it, "why"));
+		printf("  %s %-50s %s\n", jbool(it, "chosen") > 0 ? "+" : "-",
+		       c_str(b[0], it, "path"), c_str(b[1], it, "why"));
 	}
 }
 
 int ctl_cmd_mirror_plan(int argc, char **argv)
 {
-	struct args a = { .name = "mirror plan" };
+	struct args a = {.name = "mirror plan"};
 	struct json_object *doc, *plans;
 	char path[1024] = "/v1/mirror/plan";
 	int rc;
@@ -1265,16 +1303,16 @@ int ctl_cmd_mirror_plan(int argc, char **argv)
 }
 
 static const char mirror_list_usage[] =
-	"Usage: presage mirror list [--socket PATH] [-j]\n"
-	"The controller's mirror orders and their jobs: source, destination, items,\n"
-	"bytes, state, cost, and whether a failure followed (needed) or it was a\n"
-	"false positive. GET /v1/mirror/jobs.\n"
-	"  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-	"  -j, --json     the controller's JSON document, on one line\n";
+    "Usage: presage mirror list [--socket PATH] [-j]\n"
+    "The controller's mirror orders and their jobs: source, destination, items,\n"
+    "bytes, state, cost, and whether a failure followed (needed) or it was a\n"
+    "false positive. GET /v1/mirror/jobs.\n"
+    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
+    "  -j, --json     the controller's JSON document, on one line\n";
 
 int ctl_cmd_mirror_list(int argc, char **argv)
 {
-	struct args a = { .name = "mirror list" };
+	struct args a = {.name = "mirror list"};
 	struct json_object *doc, *jobs;
 	char b[12][CELL];
 	struct tbl t;
@@ -1293,7 +1331,9 @@ int ctl_cmd_mirror_list(int argc, char **argv)
 		return 0;
 	}
 	jobs = jarr(doc, "jobs");
-	tbl_init(&t, "ORDER >JOURNAL HOSTNAME SOURCE DEST >ITEMS >BYTES STATE >COST NEEDED CREATED UPDATED");
+	tbl_init(
+	    &t,
+	    "ORDER >JOURNAL HOSTNAME SOURCE DEST >ITEMS >BYTES STATE >COST NEEDED CREATED UPDATED");
 	for (size_t i = 0; i < jlen(jobs); i++) {
 		struct json_object *j = json_object_array_get_idx(jobs, i);
 
@@ -1316,14 +1356,14 @@ int ctl_cmd_mirror_list(int argc, char **argv)
 }
 
 static const char dns_show_usage[] =
-	"Usage: presage dns show [NAME] [--socket PATH] [-j]\n"
-	"What the controller wants each steered name to resolve to, what the\n"
-	"authoritative server has, its presage flag (TXT) and serial.\n"
-	"GET /v1/dns.\n"
-	"  NAME           only this hostname\n"
-	"  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-	"  -j, --json     the controller's JSON document, on one line\n"
-	"Offline: presage dns show NAME --server ADDR (asks the server itself)\n";
+    "Usage: presage dns show [NAME] [--socket PATH] [-j]\n"
+    "What the controller wants each steered name to resolve to, what the\n"
+    "authoritative server has, its presage flag (TXT) and serial.\n"
+    "GET /v1/dns.\n"
+    "  NAME           only this hostname\n"
+    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
+    "  -j, --json     the controller's JSON document, on one line\n"
+    "Offline: presage dns show NAME --server ADDR (asks the server itself)\n";
 
 /* {"state":"staged","from":"popA"} -> "state=staged from=popA" */
 static const char *c_flag(char *buf, struct json_object *o, const char *key)
@@ -1342,7 +1382,8 @@ static const char *c_flag(char *buf, struct json_object *o, const char *key)
 		(void)val;
 		json_object_object_add(wrap, "v", json_object_get(val));
 		if (len < CELL - 1)
-			len += snprintf(buf + len, CELL - len, "%s%s=%s", len ? " " : "", k, c_str(v, wrap, "v"));
+			len += snprintf(buf + len, CELL - len, "%s%s=%s", len ? " " : "", k,
+					c_str(v, wrap, "v"));
 		json_object_put(wrap);
 	}
 	return buf[0] ? buf : "-";
@@ -1350,7 +1391,7 @@ static const char *c_flag(char *buf, struct json_object *o, const char *key)
 
 int ctl_cmd_dns_show(int argc, char **argv)
 {
-	struct args a = { .name = "dns show" };
+	struct args a = {.name = "dns show"};
 	struct json_object *doc, *hosts;
 	char b[8][CELL];
 	struct tbl t;
@@ -1373,7 +1414,8 @@ int ctl_cmd_dns_show(int argc, char **argv)
 				json_object_array_del_idx(hosts, i, 1);
 		}
 		if (!jlen(hosts)) {
-			fprintf(stderr, "presage dns show: the controller steers no hostname %s\n", a.pos[0]);
+			fprintf(stderr, "presage dns show: the controller steers no hostname %s\n",
+				a.pos[0]);
 			json_object_put(doc);
 			return 1;
 		}
