@@ -8,7 +8,8 @@
  *
  * The socket's answers are input like any other: every field is looked up
  * by type, a missing or mistyped one prints as "-", and a document that does
- * not parse is reported with the byte where it broke.
+ * not parse is reported with the byte where it broke (ctl_client.c, which
+ * also does the HTTP; the tables are table.c's).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,17 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "cli.h"
 #include "cli_ctl.h"
+#include "ctl_client.h"
+#include "table.h"
 
-#define CTL_SCHEMA "presage.ctl/1"
-/* The largest answer we hold in memory: history of a busy link for a day at
- * 1 s is ~86k samples of ~400 bytes, well under this. */
-#define CTL_MAX_BODY (256u << 20)
-#define CTL_TIMEOUT_S 10L
 #define FOLLOW_INTERVAL_US 1000000
 
 /* ---- command-line options ------------------------------------------------ */
@@ -141,211 +138,6 @@ static int too_many(const struct args *a, int max)
 	fprintf(stderr, "presage %s: unexpected argument '%s' (see presage %s --help)\n", a->name,
 		a->pos[max], a->name);
 	return 2;
-}
-
-/* ---- HTTP over the control socket ---------------------------------------- */
-
-struct body {
-	char *p;
-	size_t len;
-	bool too_big;
-};
-
-static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct body *b = ud;
-	size_t n = size * nmemb;
-	char *np;
-
-	if (b->len + n > CTL_MAX_BODY) {
-		b->too_big = true;
-		return 0; /* curl aborts with CURLE_WRITE_ERROR */
-	}
-	np = realloc(b->p, b->len + n + 1);
-	if (!np)
-		return 0;
-	memcpy(np + b->len, ptr, n);
-	b->p = np;
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
-
-/* Parse one JSON document filling the whole buffer; NULL and why otherwise. */
-static struct json_object *parse_doc(const char *p, size_t len, char *why, size_t whylen)
-{
-	struct json_tokener *tok;
-	struct json_object *doc;
-	enum json_tokener_error jerr;
-	size_t end;
-
-	if (!len) {
-		snprintf(why, whylen, "an empty answer");
-		return NULL;
-	}
-	if (memchr(p, '\0', len)) {
-		snprintf(why, whylen, "a NUL byte at byte %zu",
-			 (size_t)((const char *)memchr(p, '\0', len) - p));
-		return NULL;
-	}
-	tok = json_tokener_new();
-	if (!tok) {
-		snprintf(why, whylen, "out of memory");
-		return NULL;
-	}
-	/* Strict: json-c would otherwise take "[1,]" and single quotes. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	doc = json_tokener_parse_ex(tok, p, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (!doc && jerr == json_tokener_continue) {
-		snprintf(why, whylen, "the document ends early, at byte %zu", len);
-	} else if (!doc) {
-		snprintf(why, whylen, "%s at byte %zu", json_tokener_error_desc(jerr), end);
-	} else {
-		while (end < len && isspace((unsigned char)p[end]))
-			end++;
-		if (end < len) {
-			snprintf(why, whylen, "trailing data after the document at byte %zu", end);
-			json_object_put(doc);
-			doc = NULL;
-		}
-	}
-	json_tokener_free(tok);
-	return doc;
-}
-
-static const char *jstr(struct json_object *o, const char *key);
-
-/*
- * GET `path` (with its query) from the controller at `sock`. Returns 0 and
- * the document (a JSON object), or a negative errno after saying on stderr
- * what went wrong: -ENOENT for the controller's 404 (its message is shown),
- * -EPROTO for any other answer that is not a document of ours.
- */
-static int ctl_get(const char *sock, const char *path, struct json_object **out)
-{
-	static bool inited;
-	struct body b = {0};
-	struct json_object *doc = NULL;
-	char url[2048], why[160];
-	long status = 0, oserr = 0;
-	const char *msg, *schema;
-	CURLcode rc;
-	CURL *c;
-	int err = 0;
-
-	*out = NULL;
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_NOTHING)) {
-			fprintf(stderr, "presage: cannot initialise libcurl\n");
-			return -ENOMEM;
-		}
-		inited = true;
-	}
-	c = curl_easy_init();
-	if (!c) {
-		fprintf(stderr, "presage: cannot initialise libcurl\n");
-		return -ENOMEM;
-	}
-	/* The host name is not looked up: the connection is the socket. */
-	snprintf(url, sizeof(url), "http://localhost%s", path);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, CTL_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "presage");
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		if (b.too_big) {
-			fprintf(
-			    stderr,
-			    "presage: the controller's answer to GET %s is larger than %u MiB\n",
-			    path, CTL_MAX_BODY >> 20);
-			err = -EFBIG;
-			goto out;
-		}
-		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
-		/* connect()'s errno says more ("No such file or directory",
-		 * "Connection refused", "Permission denied") than curl's text. */
-		fprintf(stderr,
-			"presage: cannot reach the controller at %s: %s (is cmmd running?)\n", sock,
-			rc == CURLE_COULDNT_CONNECT && oserr ? strerror((int)oserr)
-							     : curl_easy_strerror(rc));
-		err = oserr ? -(int)oserr : -EIO;
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	doc = parse_doc(b.p, b.len, why, sizeof(why));
-	if (status != 200) {
-		msg = doc && json_object_is_type(doc, json_type_object) ? jstr(doc, "error") : NULL;
-		if (status == 404 && msg)
-			fprintf(stderr, "presage: %s\n", msg);
-		else if (msg)
-			fprintf(stderr, "presage: the controller answered HTTP %ld to GET %s: %s\n",
-				status, path, msg);
-		else
-			fprintf(stderr, "presage: the controller answered HTTP %ld to GET %s\n",
-				status, path);
-		err = status == 404 ? -ENOENT : -EPROTO;
-		goto out;
-	}
-	if (!doc) {
-		fprintf(stderr, "presage: malformed JSON from the controller at %s (GET %s): %s\n",
-			sock, path, why);
-		err = -EPROTO;
-		goto out;
-	}
-	if (!json_object_is_type(doc, json_type_object)) {
-		fprintf(stderr,
-			"presage: unexpected answer from the controller at %s (GET %s): a JSON %s, "
-			"expected an object\n",
-			sock, path, json_type_to_name(json_object_get_type(doc)));
-		err = -EPROTO;
-		goto out;
-	}
-	/* The planner's document has no schema; any other one must be ours. */
-	schema = jstr(doc, "schema");
-	if (schema && strcmp(schema, CTL_SCHEMA)) {
-		fprintf(
-		    stderr,
-		    "presage: the controller at %s answers in schema \"%s\"; this presage reads "
-		    "\"%s\"\n",
-		    sock, schema, CTL_SCHEMA);
-		err = -EPROTO;
-		goto out;
-	}
-	*out = doc;
-	doc = NULL;
-out:
-	json_object_put(doc);
-	free(b.p);
-	curl_easy_cleanup(c);
-	return err;
-}
-
-/* Append "key=escaped(val)" to a path that already has its '?' or '&'. */
-static int path_add(char *path, size_t size, const char *key, const char *val)
-{
-	char *esc = curl_easy_escape(NULL, val, 0);
-	size_t len = strlen(path);
-	int n;
-
-	if (!esc)
-		return -ENOMEM;
-	n = snprintf(path + len, size - len, "%s%s=%s", strchr(path, '?') ? "&" : "?", key, esc);
-	curl_free(esc);
-	return n < 0 || (size_t)n >= size - len ? -ENAMETOOLONG : 0;
-}
-
-/* -j: the controller's document as it came, on one line. */
-static void print_doc(struct json_object *doc)
-{
-	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
-						     JSON_C_TO_STRING_NOSLASHESCAPE));
-	fflush(stdout);
 }
 
 /* ---- typed look-ups ------------------------------------------------------ */
@@ -538,100 +330,6 @@ static const char *c_list(char *buf, struct json_object *o, const char *key)
 	return buf[0] ? buf : "-";
 }
 
-/* ---- aligned tables ------------------------------------------------------ */
-
-#define TBL_MAX_COLS 16
-
-struct tbl {
-	int ncols;
-	char *spec;
-	const char *hdr[TBL_MAX_COLS];
-	bool right[TBL_MAX_COLS];
-	char **cells;
-	size_t n, cap;
-	bool oom;
-};
-
-/* spec: space-separated headers; a leading '>' right-aligns the column. */
-static void tbl_init(struct tbl *t, const char *spec)
-{
-	char *save, *tok;
-
-	memset(t, 0, sizeof(*t));
-	t->spec = strdup(spec);
-	if (!t->spec) {
-		t->oom = true;
-		return;
-	}
-	for (tok = strtok_r(t->spec, " ", &save); tok && t->ncols < TBL_MAX_COLS;
-	     tok = strtok_r(NULL, " ", &save)) {
-		t->right[t->ncols] = *tok == '>';
-		t->hdr[t->ncols++] = tok + (*tok == '>');
-	}
-}
-
-static void tbl_add(struct tbl *t, const char *s)
-{
-	char **nc;
-
-	if (t->oom)
-		return;
-	if (t->n == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 64;
-		nc = realloc(t->cells, t->cap * sizeof(*nc));
-		if (!nc) {
-			t->oom = true;
-			return;
-		}
-		t->cells = nc;
-	}
-	t->cells[t->n] = strdup(s && *s ? s : "-");
-	if (!t->cells[t->n])
-		t->oom = true;
-	else
-		t->n++;
-}
-
-static void tbl_line(const struct tbl *t, const int *w, const char *const *row)
-{
-	for (int c = 0; c < t->ncols; c++) {
-		bool last = c == t->ncols - 1;
-
-		if (t->right[c])
-			printf("%*s", w[c], row[c]);
-		else
-			printf("%-*s", last ? 0 : w[c], row[c]);
-		fputs(last ? "\n" : "  ", stdout);
-	}
-}
-
-/* Print (header unless `no_header`) and free. Returns 0 or -ENOMEM. */
-static int tbl_print(struct tbl *t, bool no_header)
-{
-	int w[TBL_MAX_COLS] = {0}, err = t->oom ? -ENOMEM : 0;
-	size_t rows = t->ncols ? t->n / t->ncols : 0;
-
-	if (!err) {
-		for (int c = 0; c < t->ncols; c++)
-			w[c] = (int)strlen(t->hdr[c]);
-		for (size_t i = 0; i < rows * t->ncols; i++)
-			if ((int)strlen(t->cells[i]) > w[i % t->ncols])
-				w[i % t->ncols] = (int)strlen(t->cells[i]);
-		if (!no_header)
-			tbl_line(t, w, t->hdr);
-		for (size_t r = 0; r < rows; r++)
-			tbl_line(t, w, (const char *const *)t->cells + r * t->ncols);
-	} else {
-		fprintf(stderr, "presage: out of memory\n");
-	}
-	for (size_t i = 0; i < t->n; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	free(t->spec);
-	fflush(stdout);
-	return err;
-}
-
 /* ---- status, pops ------------------------------------------------------------ */
 
 static const char status_usage[] =
@@ -688,7 +386,7 @@ static int cmd_status(int argc, char **argv)
 	if (ctl_get(a.sock, "/v1/status", &doc))
 		return 1;
 	if (a.json) {
-		print_doc(doc);
+		ctl_print_doc(doc);
 		json_object_put(doc);
 		return 0;
 	}
@@ -742,7 +440,7 @@ static int cmd_pops(int argc, char **argv)
 	if (ctl_get(a.sock, "/v1/pops", &doc))
 		return 1;
 	if (a.json) {
-		print_doc(doc);
+		ctl_print_doc(doc);
 		json_object_put(doc);
 		return 0;
 	}
@@ -801,7 +499,7 @@ static int cmd_links(int argc, char **argv)
 	if (ctl_get(a.sock, "/v1/links", &doc))
 		return 1;
 	if (a.json) {
-		print_doc(doc);
+		ctl_print_doc(doc);
 		json_object_put(doc);
 		return 0;
 	}
@@ -952,14 +650,14 @@ static int cmd_predict(int argc, char **argv)
 		fprintf(stderr, "presage predict: --explain wants POP/LINK, got '%s'\n", a.explain);
 		return 2;
 	}
-	if (a.explain && path_add(path, sizeof(path), "link", a.explain)) {
+	if (a.explain && ctl_path_add(path, sizeof(path), "link", a.explain)) {
 		fprintf(stderr, "presage predict: link name too long\n");
 		return 2;
 	}
 	if (ctl_get(a.sock, path, &doc))
 		return 1;
 	if (a.json) {
-		print_doc(doc);
+		ctl_print_doc(doc);
 		json_object_put(doc);
 		return 0;
 	}
@@ -1062,7 +760,7 @@ static int cmd_events(int argc, char **argv)
 		}
 		if (a.json) {
 			if (!a.follow || n)
-				print_doc(doc);
+				ctl_print_doc(doc);
 		} else if (!a.follow || n || header) {
 			tbl_init(&t,
 				 ">ID TIME HOSTNAME POP TRANSITION ACTION TARGET STATUS REASON");
@@ -1172,11 +870,11 @@ static int cmd_history(int argc, char **argv)
 		    a.since);
 		return 2;
 	}
-	rc = path_add(path, sizeof(path), "link", a.pos[0]);
+	rc = ctl_path_add(path, sizeof(path), "link", a.pos[0]);
 	if (!rc && a.since) {
 		/* whole seconds: cmmd takes a whole number */
 		snprintf(b[0], CELL, "%.0f", floor(since));
-		rc = path_add(path, sizeof(path), "since", b[0]);
+		rc = ctl_path_add(path, sizeof(path), "since", b[0]);
 	}
 	if (rc) {
 		fprintf(stderr, "presage history: link name too long\n");
@@ -1185,7 +883,7 @@ static int cmd_history(int argc, char **argv)
 	if (ctl_get(a.sock, path, &doc))
 		return 1;
 	if (a.json) {
-		print_doc(doc);
+		ctl_print_doc(doc);
 		json_object_put(doc);
 		return 0;
 	}
@@ -1280,14 +978,14 @@ int ctl_cmd_mirror_plan(int argc, char **argv)
 		return rc;
 	if ((rc = too_many(&a, 1)))
 		return rc;
-	if (a.npos && path_add(path, sizeof(path), "pop", a.pos[0])) {
+	if (a.npos && ctl_path_add(path, sizeof(path), "pop", a.pos[0])) {
 		fprintf(stderr, "presage mirror plan: POP name too long\n");
 		return 2;
 	}
 	if (ctl_get(a.sock, path, &doc))
 		return 1;
 	if (a.json) {
-		print_doc(doc);
+		ctl_print_doc(doc);
 	} else if ((plans = jarr(doc, "plans"))) {
 		/* Without POP the controller may answer one plan per POP. */
 		for (size_t i = 0; i < jlen(plans); i++) {
@@ -1326,7 +1024,7 @@ int ctl_cmd_mirror_list(int argc, char **argv)
 	if (ctl_get(a.sock, "/v1/mirror/jobs", &doc))
 		return 1;
 	if (a.json) {
-		print_doc(doc);
+		ctl_print_doc(doc);
 		json_object_put(doc);
 		return 0;
 	}
@@ -1421,7 +1119,7 @@ int ctl_cmd_dns_show(int argc, char **argv)
 		}
 	}
 	if (a.json) {
-		print_doc(doc);
+		ctl_print_doc(doc);
 		json_object_put(doc);
 		return 0;
 	}

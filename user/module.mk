@@ -11,7 +11,8 @@ $(BUILD)/libpresage.a: $(LIB_OBJS)
 CLI_OBJS += $(BUILD)/user/cli.o
 # The controller's CLI (status, pops, links, predict, events, history) and
 # the controller forms of mirror plan|list and dns show (user/lib/cli_ctl.h).
-CLI_OBJS += $(BUILD)/user/cli_ctl.o
+CTL_CLI_OBJS := $(BUILD)/user/cli_ctl.o $(BUILD)/user/ctl_client.o $(BUILD)/user/table.o
+CLI_OBJS += $(CTL_CLI_OBJS)
 CLI_LIBS += -lcurl -ljson-c
 $(BUILD)/presage: $(CLI_OBJS) $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
@@ -48,7 +49,7 @@ TEST_BINS += $(BUILD)/tests/t-probe-stats
 
 # tests/t-cli-ctl.sh runs the controller forms of mirror plan|list and dns
 # show through this driver until the mirror and dns dispatchers call them.
-$(BUILD)/tests/cli-ctl-hooks: $(BUILD)/tests/cli-ctl-hooks.o $(BUILD)/user/cli_ctl.o
+$(BUILD)/tests/cli-ctl-hooks: $(BUILD)/tests/cli-ctl-hooks.o $(CTL_CLI_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljson-c -lm
 TEST_BINS += $(BUILD)/tests/cli-ctl-hooks
