@@ -158,10 +158,15 @@ assert log[3] == '/v1/mirror/plan?pop=popA', log[3]
 EOF
 then ok requests_carry_arguments; else ko requests_carry_arguments "$(cat "$S.log")"; fi
 
-# ---- events --follow -----------------------------------------------------------------
+# ---- events --follow ------------------------------------------------------------------
+# New rows are printed once each, across a restart of the controller.
 $P events --follow >"$T/follow.out" 2>"$T/follow.err" &
 FOLLOW=$!
 for _ in $(seq 100); do grep -q '^ *3 ' "$T/follow.out" && break; sleep 0.1; done
+kill "$SRV"
+wait "$SRV" 2>/dev/null
+SRV=
+for _ in $(seq 100); do grep -q 'waiting for the controller' "$T/follow.err" && break; sleep 0.1; done
 python3 - "$R" <<'EOF'
 import json, os, sys
 r = json.load(open(sys.argv[1]))
@@ -171,6 +176,7 @@ e = dict(ev[-1]); e.update(id=4, ts_ms=e['ts_ms'] + 5000, from_state='FAILED_OVE
 ev.append(e)
 json.dump(r, open(sys.argv[1] + '.new', 'w')); os.rename(sys.argv[1] + '.new', sys.argv[1])
 EOF
+start_server
 for _ in $(seq 100); do grep -q '^ *4 ' "$T/follow.out" && break; sleep 0.1; done
 kill -INT $FOLLOW
 wait $FOLLOW
@@ -180,6 +186,14 @@ if [ $frc -eq 0 ] && python3 $L/ctldocs.py table events "$T/follow.out" "$R" 2>"
 	[ "$(grep -c '^ID ' "$T/follow.out")" -eq 1 ]; then
 	ok events_follow_prints_new_rows_once
 else ko events_follow_prints_new_rows_once "rc $frc $(cat "$T/follow.py") $(cat "$T/follow.out")"; fi
+# (refused while the dead server's socket file is left, missing once removed)
+if sed -n 1p "$T/follow.err" | grep -Eqx "presage: cannot reach the controller at $S: (Connection refused|No such file or directory) \(is cmmd running\?\)" &&
+	[ "$(sed -n '2,$p' "$T/follow.err")" = "presage events: waiting for the controller at $S
+presage events: the controller at $S answers again" ]; then ok events_follow_waits_for_restart
+else ko events_follow_waits_for_restart "stderr: $(cat "$T/follow.err")"; fi
+fails_with events_follow_unreachable_at_start 1 \
+	"presage: cannot reach the controller at $T/none.sock: No such file or directory (is cmmd running?)" \
+	$P events --follow --socket "$T/none.sock"
 
 # ---- errors ------------------------------------------------------------------------------
 fails_with predict_explain_unknown_link 1 "presage: unknown link popZ/nope" $P predict --explain popZ/nope

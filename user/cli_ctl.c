@@ -692,7 +692,8 @@ static const char events_usage[] =
     "answer). GET /v1/events?since=ID.\n"
     "  --since ID     only rows with id > ID\n"
     "  --follow       keep asking every second and print new rows as they come\n"
-    "                 (with -j: each answer that has new rows, one per line)\n"
+    "                 (with -j: each answer that has new rows, one per line);\n"
+    "                 waits for the controller while it restarts; Ctrl-C ends\n"
     "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
     "  -j, --json     the controller's JSON document, on one line\n";
 
@@ -724,8 +725,8 @@ static int cmd_events(int argc, char **argv)
 {
 	struct args a = {.name = "events"};
 	unsigned long long since = 0;
-	bool header = true;
-	int rc;
+	bool header = true, seen = false, gone = false;
+	int rc, err;
 
 	rc = parse_args(&a, argc, argv, OPT_SINCE | OPT_FOLLOW, events_usage);
 	if (rc >= 0)
@@ -748,8 +749,24 @@ static int cmd_events(int argc, char **argv)
 		size_t n;
 
 		snprintf(path, sizeof(path), "/v1/events?since=%llu", since);
-		if (ctl_get(a.sock, path, &doc))
+		err = ctl_get_ex(a.sock, path, gone ? CTL_QUIET_UNREACHABLE : 0, &doc);
+		if (err == -CTL_E_UNREACHABLE && a.follow && seen) {
+			/* Following across a restart of cmmd (upgrade, crash
+			 * recovery): the journal goes on from `since`. */
+			if (!gone)
+				fprintf(stderr, "presage events: waiting for the controller at %s\n",
+					a.sock);
+			gone = true;
+			if (!stop)
+				usleep(FOLLOW_INTERVAL_US);
+			continue;
+		}
+		if (err)
 			return stop ? 0 : 1;
+		if (gone)
+			fprintf(stderr, "presage events: the controller at %s answers again\n", a.sock);
+		seen = true;
+		gone = false;
 		rows = event_rows(doc);
 		n = jlen(rows);
 		for (size_t i = 0; i < n; i++) {

@@ -110,6 +110,11 @@ static struct json_object *parse_doc(const char *p, size_t len, char *why, size_
  */
 int ctl_get(const char *sock, const char *path, struct json_object **out)
 {
+	return ctl_get_ex(sock, path, 0, out);
+}
+
+int ctl_get_ex(const char *sock, const char *path, unsigned flags, struct json_object **out)
+{
 	static bool inited;
 	struct body b = {0};
 	struct json_object *doc = NULL;
@@ -155,11 +160,14 @@ int ctl_get(const char *sock, const char *path, struct json_object **out)
 		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
 		/* connect()'s errno says more ("No such file or directory",
 		 * "Connection refused", "Permission denied") than curl's text. */
-		fprintf(stderr,
-			"presage: cannot reach the controller at %s: %s (is cmmd running?)\n", sock,
-			rc == CURLE_COULDNT_CONNECT && oserr ? strerror((int)oserr)
-							     : curl_easy_strerror(rc));
-		err = oserr ? -(int)oserr : -EIO;
+		if (!(flags & CTL_QUIET_UNREACHABLE))
+			fprintf(
+			    stderr,
+			    "presage: cannot reach the controller at %s: %s (is cmmd running?)\n",
+			    sock,
+			    rc == CURLE_COULDNT_CONNECT && oserr ? strerror((int)oserr)
+								 : curl_easy_strerror(rc));
+		err = -CTL_E_UNREACHABLE;
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -175,13 +183,13 @@ int ctl_get(const char *sock, const char *path, struct json_object **out)
 		else
 			fprintf(stderr, "presage: the controller answered HTTP %ld to GET %s\n",
 				status, path);
-		err = status == 404 ? -ENOENT : -EPROTO;
+		err = status == 404 ? -CTL_E_NOT_FOUND : -CTL_E_HTTP;
 		goto out;
 	}
 	if (!doc) {
 		fprintf(stderr, "presage: malformed JSON from the controller at %s (GET %s): %s\n",
 			sock, path, why);
-		err = -EPROTO;
+		err = -CTL_E_MALFORMED;
 		goto out;
 	}
 	if (!json_object_is_type(doc, json_type_object)) {
@@ -189,7 +197,7 @@ int ctl_get(const char *sock, const char *path, struct json_object **out)
 			"presage: unexpected answer from the controller at %s (GET %s): a JSON %s, "
 			"expected an object\n",
 			sock, path, json_type_to_name(json_object_get_type(doc)));
-		err = -EPROTO;
+		err = -CTL_E_MALFORMED;
 		goto out;
 	}
 	/* The planner's document has no schema; any other one must be ours. */
@@ -200,7 +208,7 @@ int ctl_get(const char *sock, const char *path, struct json_object **out)
 		    "presage: the controller at %s answers in schema \"%s\"; this presage reads "
 		    "\"%s\"\n",
 		    sock, schema, CTL_SCHEMA);
-		err = -EPROTO;
+		err = -CTL_E_MALFORMED;
 		goto out;
 	}
 	*out = doc;
