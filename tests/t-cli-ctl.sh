@@ -14,8 +14,8 @@
 #    socket, malformed JSON, a non-object, a foreign schema and an HTTP 500
 #    give their exact message and exit 1; mistyped fields print "-"
 #  - usage errors exit 2; --help everywhere
-# When a built cmmd is present (build/cmmd, branch cmmd), the same commands
-# also run against it (see the end).
+# With a built cmmd (build/cmmd, or CMMD_BIN), the commands also run against
+# it, fed by two agents' health APIs, and the report reads its database.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -29,6 +29,7 @@ cleanup() {
 	[ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
 	[ -n "${FOLLOW:-}" ] && kill "$FOLLOW" 2>/dev/null
 	[ -n "${CMMD:-}" ] && kill "$CMMD" 2>/dev/null
+	[ -n "${AGA:-}" ] && kill "$AGA" "$AGB" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -321,11 +322,15 @@ fails_with usage_missing_value 2 "presage predict: --explain needs a value (see 
 	$P predict --explain
 
 # ---- the real controller, when one is built ------------------------------------------------
-# cmmd (branch cmmd) with two POPs whose agents do not answer (ports of this
-# test's range where nothing listens) and no DNS server: every command reads
-# its documents; -j prints them with our schema; an unknown link is its 404.
+# cmmd (branch cmmd) with two POPs. First their agents do not answer (ports
+# of this test's range where nothing listens): every command reads cmmd's
+# documents, -j prints them with our schema, an unknown link is its 404.
+# Then two agents' health APIs (tests/lib/healthserver.py, the presage.health/1
+# contract, fixed values) feed it: links, predict and history show the
+# agents' values as cmmd stored them, and scripts/report.py reads cmmd's
+# own database.
 CMMD_BIN=${CMMD_BIN:-$BUILD/cmmd}
-if [ -x "$CMMD_BIN" ]; then
+start_cmmd() { # AGENT_PORT_A AGENT_PORT_B
 	mkdir -p "$T/cmmd"
 	printf 'key "presage-key" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' \
 		"$(head -c 32 /dev/urandom | base64)" >"$T/cmmd/presage.key"
@@ -341,13 +346,13 @@ dns {
 	key-file $T/cmmd/presage.key
 }
 pop popA {
-	agent 127.0.0.1:19201
+	agent 127.0.0.1:$1
 	mirror 127.0.0.1:19202
 	region eu
 	address 198.18.1.80
 }
 pop popB {
-	agent 127.0.0.1:19211
+	agent 127.0.0.1:$2
 	mirror 127.0.0.1:19212
 	region eu
 	address 198.18.2.80
@@ -358,9 +363,17 @@ hostname www.cdn.test {
 	regions eu
 }
 EOF
-	"$CMMD_BIN" -c "$T/cmmd/cmmd.conf" --foreground >"$T/cmmd/log" 2>&1 &
+	"$CMMD_BIN" -c "$T/cmmd/cmmd.conf" --foreground >>"$T/cmmd/log" 2>&1 &
 	CMMD=$!
 	for _ in $(seq 100); do [ -S "$T/cmmd/cmmd.sock" ] && break; sleep 0.1; done
+}
+stop_cmmd() {
+	kill "$CMMD"
+	wait "$CMMD" 2>/dev/null
+	CMMD=
+}
+if [ -x "$CMMD_BIN" ]; then
+	start_cmmd 19201 19211
 	export PRESAGE_SOCKET=$T/cmmd/cmmd.sock
 	for c in status pops links predict events history:popA/transit plan list show; do
 		case $c in
@@ -392,9 +405,91 @@ EOF
 	if grep -q '^popA .*unknown .*unreachable' "$T/cmmd_status.out" &&
 		grep -q '^www.cdn.test  *NORMAL  *popA  *popA' "$T/cmmd_status.out"; then ok cmmd_status_shows_topology
 	else ko cmmd_status_shows_topology "$(cat "$T/cmmd_status.out")"; fi
-	kill "$CMMD"
-	wait "$CMMD" 2>/dev/null
-	CMMD=
+	stop_cmmd
+
+	# With agents: fixed, healthy values (no decision is due), seeded.
+	python3 - "$SEED" "$T/agentA.json" "$T/agentB.json" <<'EOF'
+import json, random, sys
+r = random.Random(int(sys.argv[1]))
+def link():
+    return {'rtt_p90_ms': round(r.uniform(5, 90), 1), 'probe_loss': round(r.uniform(0, 0.05), 3),
+            'routes': r.randint(1000, 900000), 'rx_bps': r.uniform(1e6, 5e9), 'tx_bps': r.uniform(1e6, 5e9)}
+json.dump({'transit': link(), 'peer1': link()}, open(sys.argv[2], 'w'))
+json.dump({'transit': link()}, open(sys.argv[3], 'w'))
+EOF
+	python3 $L/healthserver.py 19221 "$T/agentA.json" &
+	AGA=$!
+	python3 $L/healthserver.py 19222 "$T/agentB.json" &
+	AGB=$!
+	rm -rf "$T/cmmd"
+	start_cmmd 19221 19222
+	# three links known, each with a stored sample and a prediction
+	for _ in $(seq 150); do
+		$P -j links >"$T/cl.json" 2>/dev/null &&
+			python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["links"]; assert len(d) == 3 and all(l["p"] is not None for l in d)' \
+				"$T/cl.json" 2>/dev/null && break
+		sleep 0.2
+	done
+	sleep 1.5
+	run cmmd_agents_links $P links
+	if [ $rc -eq 0 ] && python3 - "$T/agentA.json" "$T/agentB.json" "$T/cmmd_agents_links.out" <<'EOF'; then
+import json, sys
+want = {'popA': json.load(open(sys.argv[1])), 'popB': json.load(open(sys.argv[2]))}
+lines = open(sys.argv[3]).read().splitlines()
+def si(v, unit):
+    pfx = ['', 'k', 'M', 'G', 'T', 'P']; i = 0
+    while abs(v) >= 999.95 and i < 5:
+        v /= 1000; i += 1
+    return ('%.1f%s%s' if i else '%.0f%s%s') % (v, pfx[i], unit)
+for pop, links in want.items():
+    for name, v in links.items():
+        cells = [pop + '/' + name, 'up', '%.1fms' % v['rtt_p90_ms'], '%.1f%%' % (v['probe_loss'] * 100),
+                 si(v['rx_bps'], 'bit/s'), si(v['tx_bps'], 'bit/s'), '%d' % v['routes']]
+        for ln in lines:
+            pos = 0
+            for c in cells:
+                i = ln.find(c, pos)
+                if i < 0:
+                    break
+                pos = i + len(c)
+            else:
+                break
+        else:
+            sys.exit('no line with %s in\n%s' % (cells, '\n'.join(lines)))
+EOF
+		ok cmmd_agents_links_show_agent_values
+	else ko cmmd_agents_links_show_agent_values "rc $rc $(cat "$T/cmmd_agents_links.out" "$T/cmmd_agents_links.err")"; fi
+	run cmmd_agents_predict $P predict
+	if [ $rc -eq 0 ] && [ "$(grep -cE '^pop(A/transit|A/peer1|B/transit) +[01]\.[0-9]{2} ' "$T/cmmd_agents_predict.out")" -eq 3 ]; then
+		ok cmmd_agents_predict; else ko cmmd_agents_predict "$(cat "$T/cmmd_agents_predict.out" "$T/cmmd_agents_predict.err")"; fi
+	run cmmd_agents_explain $P predict --explain popA/transit
+	if [ $rc -eq 0 ] && head -1 "$T/cmmd_agents_explain.out" | grep -q '^popA/transit  p [01]\.[0-9][0-9]' &&
+		[ "$(grep -c '^FEATURE' "$T/cmmd_agents_explain.out")" -eq 1 ] && [ "$(wc -l <"$T/cmmd_agents_explain.out")" -gt 3 ]; then
+		ok cmmd_agents_explain; else ko cmmd_agents_explain "$(cat "$T/cmmd_agents_explain.out" "$T/cmmd_agents_explain.err")"; fi
+	rtt=$(python3 -c 'import json,sys; print("%.1fms" % json.load(open(sys.argv[1]))["transit"]["rtt_p90_ms"])' "$T/agentA.json")
+	run cmmd_agents_history $P history popA/transit --since 1h
+	n=$(grep -cE "^[0-9]{2}:[0-9]{2}:[0-9]{2} +0 +up .* $rtt " "$T/cmmd_agents_history.out")
+	if [ $rc -eq 0 ] && [ "$n" -ge 1 ] && grep -qE '^popA/transit: [1-9][0-9]* predictions' "$T/cmmd_agents_history.out"; then
+		ok cmmd_agents_history; else ko cmmd_agents_history "$n rows with $rtt: $(cat "$T/cmmd_agents_history.out" "$T/cmmd_agents_history.err")"; fi
+	run cmmd_agents_status $P status
+	if [ $rc -eq 0 ] && grep -qE '^popA +eu +(ok|at-risk) +[01]\.[0-9]{2} +ok ' "$T/cmmd_agents_status.out"; then
+		ok cmmd_agents_status; else ko cmmd_agents_status "$(cat "$T/cmmd_agents_status.out")"; fi
+	stop_cmmd
+	kill $AGA $AGB
+	wait $AGA $AGB 2>/dev/null
+	# The report from cmmd's own database: a chart per stored link and metric.
+	if scripts/report.py --db "$T/cmmd/cmmd.db" -o "$T/cmmd-report.html" 2>"$T/rep.err" &&
+		python3 - "$T/cmmd-report.html" <<'EOF'; then
+import re, sys
+t = open(sys.argv[1]).read()
+got = set(re.findall(r'<svg class="chart" id="[^"]*" data-link="([^"]*)" data-metric="([^"]*)"', t))
+want = {(l, m) for l in ('popA/transit', 'popA/peer1', 'popB/transit')
+        for m in ('rtt_p90', 'probe_loss', 'routes', 'p')}
+assert want <= got, (sorted(want - got), sorted(got))
+assert re.search(r'data-link="popA/transit" data-metric="rtt_p90".*?<(polyline|circle) class="(series|point)"', t, re.S)
+EOF
+		ok cmmd_report_from_its_database
+	else ko cmmd_report_from_its_database "$(cat "$T/rep.err")"; fi
 else
 	echo "SKIP: cmmd_real_controller: no $CMMD_BIN (branch cmmd not merged)"
 fi
