@@ -20,6 +20,13 @@ $(BUILD)/presage: $(CLI_OBJS) $(BUILD)/libpresage.a
 
 BINS += $(BUILD)/presage
 
+# tests/t-cli-ctl.sh runs the controller forms of mirror plan|list and dns
+# show through this driver until the mirror and dns dispatchers call them.
+$(BUILD)/tests/cli-ctl-hooks: $(BUILD)/tests/cli-ctl-hooks.o $(CTL_CLI_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljson-c -lm
+TEST_BINS += $(BUILD)/tests/cli-ctl-hooks
+
 # The IHM agent's health API (store, HTTP server, Prometheus metrics).
 API_OBJS := $(BUILD)/user/store.o $(BUILD)/user/api.o $(BUILD)/user/metrics.o
 API_LIBS := -lmicrohttpd -lgnutls -lpthread
@@ -47,9 +54,3 @@ $(BUILD)/tests/t-probe-stats: $(BUILD)/tests/t-probe-stats.o $(BUILD)/user/probe
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm -lpthread
 TEST_BINS += $(BUILD)/tests/t-probe-stats
 
-# tests/t-cli-ctl.sh runs the controller forms of mirror plan|list and dns
-# show through this driver until the mirror and dns dispatchers call them.
-$(BUILD)/tests/cli-ctl-hooks: $(BUILD)/tests/cli-ctl-hooks.o $(CTL_CLI_OBJS)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljson-c -lm
-TEST_BINS += $(BUILD)/tests/cli-ctl-hooks
