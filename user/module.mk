@@ -53,4 +53,3 @@ $(BUILD)/tests/t-probe-stats: $(BUILD)/tests/t-probe-stats.o $(BUILD)/user/probe
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm -lpthread
 TEST_BINS += $(BUILD)/tests/t-probe-stats
-
