@@ -11,6 +11,7 @@
 #include "log.h"
 
 bool cli_json;
+const char *cli_socket;
 static struct cli_cmd *cmds;
 
 void cli_register(struct cli_cmd *cmd)
@@ -26,7 +27,7 @@ void cli_register(struct cli_cmd *cmd)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: presage [-j|--json] [-v|--verbose] COMMAND [ARGS...]\n"
+	fprintf(f, "Usage: presage [-j|--json] [-v|--verbose] [--socket PATH] COMMAND [ARGS...]\n"
 		   "       presage COMMAND --help\n\n"
 		   "Commands:\n");
 	for (struct cli_cmd *c = cmds; c; c = c->next)
@@ -34,6 +35,8 @@ static void usage(FILE *f)
 	fprintf(f, "\nGlobal options:\n"
 		   "  -j, --json     machine-readable JSON output\n"
 		   "  -v, --verbose  more log output (repeat for debug)\n"
+		   "  --socket PATH  the controller's control socket (default $PRESAGE_SOCKET,\n"
+		   "                 else /run/presage/cmmd.sock)\n"
 		   "  -h, --help     this help\n");
 }
 
@@ -48,6 +51,14 @@ int main(int argc, char **argv)
 			cli_json = true;
 		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			verbose++;
+		} else if (!strcmp(argv[i], "--socket")) {
+			if (++i >= argc) {
+				fprintf(stderr, "presage: --socket needs a path\n");
+				return 2;
+			}
+			cli_socket = argv[i];
+		} else if (!strncmp(argv[i], "--socket=", 9)) {
+			cli_socket = argv[i] + 9;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;

@@ -9,11 +9,23 @@ $(BUILD)/libpresage.a: $(LIB_OBJS)
 
 # Parts add their command objects to CLI_OBJS (and link flags to CLI_LIBS).
 CLI_OBJS += $(BUILD)/user/cli.o
+# The controller's CLI (status, pops, links, predict, events, history) and
+# the controller forms of mirror plan|list and dns show (user/lib/cli_ctl.h).
+CTL_CLI_OBJS := $(BUILD)/user/cli_ctl.o $(BUILD)/user/ctl_client.o $(BUILD)/user/table.o
+CLI_OBJS += $(CTL_CLI_OBJS)
+CLI_LIBS += -lcurl -ljson-c
 $(BUILD)/presage: $(CLI_OBJS) $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libpresage.a $(CLI_LIBS) $(BPF_LIBS) -lm
 
 BINS += $(BUILD)/presage
+
+# tests/t-cli-ctl.sh runs the controller forms of mirror plan|list and dns
+# show through this driver until the mirror and dns dispatchers call them.
+$(BUILD)/tests/cli-ctl-hooks: $(BUILD)/tests/cli-ctl-hooks.o $(CTL_CLI_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljson-c -lm
+TEST_BINS += $(BUILD)/tests/cli-ctl-hooks
 
 # The IHM agent's health API (store, HTTP server, Prometheus metrics).
 API_OBJS := $(BUILD)/user/store.o $(BUILD)/user/api.o $(BUILD)/user/metrics.o

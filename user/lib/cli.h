@@ -26,6 +26,8 @@ void cli_register(struct cli_cmd *cmd);
 
 /* Set by the global option -j/--json before the command runs. */
 extern bool cli_json;
+/* Set by the global option --socket PATH: the controller's control socket. */
+extern const char *cli_socket;
 
 #define CLI_COMMAND(id, name_, summary_, fn)                                                      \
 	static struct cli_cmd cli_cmd_##id = { .name = name_, .summary = summary_, .run = fn };   \
