@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_ctl.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mirror/agent.h"
@@ -458,6 +459,17 @@ out:
 
 /* ---- plan -------------------------------------------------------------------- */
 
+/* Is OPT (or OPT=...) among the arguments? */
+static bool has_opt(int argc, char **argv, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], opt, n) && (!argv[i][n] || argv[i][n] == '='))
+			return true;
+	return false;
+}
+
 static int cmd_plan(int argc, char **argv)
 {
 	const char *topo = NULL, *items_file = NULL;
@@ -469,6 +481,9 @@ static int cmd_plan(int argc, char **argv)
 	char *buf = NULL, *save = NULL;
 	int err;
 
+	/* Without --topology: the plan the controller would make now. */
+	if (!has_opt(argc, argv, "--topology"))
+		return ctl_cmd_mirror_plan(argc, argv);
 	if (want_help(argc, argv)) {
 		printf("Usage: presage mirror plan --topology FILE --at-risk POP --items FILE\n"
 		       "         [--lead SECONDS] [--budget-cost X] [--budget-bytes N] [-j]\n"
@@ -868,6 +883,7 @@ static const struct {
 	{ "manifest", cmd_manifest, "rescan a store and print its manifest" },
 	{ "top", cmd_top, "hottest content from an access log, with rates" },
 	{ "plan", cmd_plan, "choose destination and items for an at-risk POP" },
+	{ "list", ctl_cmd_mirror_list, "the controller's mirror orders and their jobs" },
 	{ "primary", cmd_primary, "show or set whether this POP is primary for a host" },
 	{ "ctl", cmd_ctl, "send the controller's commands to a POP's agent (mirrord run)" },
 };
