@@ -7,7 +7,8 @@
 #   make            build everything (BPF objects, skeletons, binaries)
 #   make test       run every test, ends with "N passed, N failed, N skipped"
 #   make bench      benchmarks (ratios against a baseline in the same run)
-#   make demo       the built-in lab with live health
+#   make demo       the whole mission on the three-POP lab, with an HTML report
+#   make demo-agent the one-POP lab with the agent's live health table
 #   make vmtest     the BPF tests on Debian 12's 6.1 kernel in qemu
 #   make SAN=1 ...  user space with ASan and UBSan (into build-san/)
 #   make V=1 ...    show full commands
@@ -93,7 +94,8 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP) $(SKELS)
 
 include $(sort $(wildcard */module.mk))
 
-.PHONY: all test bench demo install clean help deps fmt
+
+.PHONY: all test bench demo demo-agent install clean help deps fmt
 all: $(BPF_OBJS) $(SKELS) $(BINS) $(TEST_BINS)
 
 deps:
@@ -106,6 +108,9 @@ bench: all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) scripts/bench.sh
 
 demo: all
+	$(Q)BUILD=$(BUILD) scripts/scenario.sh --report $(BUILD)/demo-report.html
+
+demo-agent: all
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
 install: all
