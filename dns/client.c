@@ -36,6 +36,7 @@ struct dns_client {
 	uint16_t fudge;
 	bool tcp_only;
 	int udp_fd;
+	int tcp_fd; /* kept open across messages (RFC 7766 6.2.1); -1 when closed */
 	int last_tsig_error;
 	int last_rcode;
 	struct dns_client_stats st;
@@ -82,6 +83,7 @@ struct dns_client *dns_client__new(const struct dns_client_opts *o)
 	c->fudge = o->fudge ? o->fudge : 300;
 	c->tcp_only = o->tcp_only;
 	c->udp_fd = -1;
+	c->tcp_fd = -1;
 	return c;
 }
 
@@ -91,6 +93,8 @@ void dns_client__free(struct dns_client *c)
 		return;
 	if (c->udp_fd >= 0)
 		close(c->udp_fd);
+	if (c->tcp_fd >= 0)
+		close(c->tcp_fd);
 	/* the TSIG secret should not linger in freed memory */
 	memset(&c->key, 0, sizeof(c->key));
 	free(c);
@@ -165,36 +169,69 @@ static int udp_open(struct dns_client *c)
 	return 0;
 }
 
-/* One reply over TCP: 2-byte length, then the message. */
-static int tcp_exchange(struct dns_client *c, const uint8_t *msg, size_t len, int64_t deadline,
-			size_t *rlen)
+static void tcp_close(struct dns_client *c)
 {
-	uint8_t lenbuf[2] = { (uint8_t)(len >> 8), (uint8_t)len };
-	struct iovec iov[2] = { { lenbuf, 2 }, { (void *)msg, len } };
-	size_t got = 0, want = 2, sent = 0;
+	if (c->tcp_fd >= 0)
+		close(c->tcp_fd);
+	c->tcp_fd = -1;
+}
+
+static int tcp_connect(struct dns_client *c)
+{
 	int fd, err, one = 1;
 
 	fd = socket(c->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* completes in the background; the first write waits for it (POLLOUT) */
 	if (connect(fd, (struct sockaddr *)&c->sa, c->salen) < 0 && errno != EINPROGRESS) {
 		err = -errno;
-		goto out;
+		close(fd);
+		return err;
 	}
-	c->st.tcp_sent++;
+	c->tcp_fd = fd;
+	c->st.connects++;
+	return 0;
+}
+
+/*
+ * Is the kept connection still usable? Between our exchanges the server has
+ * nothing to send, so anything readable is its FIN (idle timeout, RFC 7766
+ * 6.2.3), a reset, or bytes we did not ask for: in each case start afresh.
+ */
+static bool tcp_idle_ok(struct dns_client *c)
+{
+	struct pollfd p = { .fd = c->tcp_fd, .events = POLLIN | POLLRDHUP };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+/*
+ * One message and its reply on the open connection: 2-byte length, then the
+ * message; the reader is a two-state machine (length prefix, then exactly
+ * that many bytes). *got_any tells whether any reply byte arrived.
+ */
+static int tcp_send_recv(struct dns_client *c, const uint8_t *msg, size_t len, int64_t deadline,
+			 size_t *rlen, bool *got_any)
+{
+	uint8_t lenbuf[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+	struct iovec iov[2] = { { lenbuf, 2 }, { (void *)msg, len } };
+	size_t got = 0, want = 2, sent = 0;
+	int fd = c->tcp_fd, err;
+
+	*got_any = false;
 	while (sent < len + 2) {
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 		ssize_t w;
 
 		if ((err = wait_fd(fd, POLLOUT, deadline)))
-			goto out;
+			return err;
 		w = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			err = -errno;
-			goto out;
+			return -errno;
 		}
 		sent += (size_t)w;
 		/* advance the iovecs past what was written */
@@ -206,38 +243,67 @@ static int tcp_exchange(struct dns_client *c, const uint8_t *msg, size_t len, in
 			w -= (ssize_t)a;
 		}
 	}
-	/* A two-state reader: length prefix, then exactly that many bytes. */
 	while (got < want) {
 		ssize_t r;
 
 		if ((err = wait_fd(fd, POLLIN, deadline)))
-			goto out;
+			return err;
 		r = read(fd, (want == 2 && got < 2 ? lenbuf : c->in) + (want == 2 ? got : got - 2),
 			 want == 2 ? 2 - got : want - got);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			err = -errno;
-			goto out;
+			return -errno;
 		}
-		if (r == 0) {
-			err = -ECONNRESET;
-			goto out;
-		}
+		if (r == 0)
+			return -ECONNRESET;
+		*got_any = true;
 		got += (size_t)r;
 		if (want == 2 && got == 2) {
 			want = 2 + (size_t)(lenbuf[0] << 8 | lenbuf[1]);
-			if (want < 2 + DNS_HDR_LEN) {
-				err = -DNS_E_SHORT_HEADER;
-				goto out;
-			}
+			if (want < 2 + DNS_HDR_LEN)
+				return -DNS_E_SHORT_HEADER;
 		}
 	}
 	*rlen = want - 2;
-	err = 0;
-out:
-	close(fd);
-	return err;
+	return 0;
+}
+
+/*
+ * One exchange over TCP on the kept connection, opening one if there is
+ * none. If the server closed a connection we reused (its idle timeout, or a
+ * restart) before any reply byte came, the message goes once more on a new
+ * connection, within the same try. On any other failure the connection is
+ * closed: its state is unknown, and a late reply must not be read as the
+ * answer to the next message.
+ */
+static int tcp_exchange(struct dns_client *c, const uint8_t *msg, size_t len, int64_t deadline,
+			size_t *rlen)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		bool reused = c->tcp_fd >= 0, got_any;
+		int err;
+
+		if (reused && !tcp_idle_ok(c)) {
+			pr_debug("dns: server closed the idle TCP connection; reconnecting\n");
+			tcp_close(c);
+			c->st.reconnects++;
+			reused = false;
+		}
+		if (c->tcp_fd < 0 && (err = tcp_connect(c)))
+			return err;
+		c->st.tcp_sent++;
+		err = tcp_send_recv(c, msg, len, deadline, rlen, &got_any);
+		if (!err)
+			return 0;
+		tcp_close(c);
+		if (!reused || got_any ||
+		    (err != -ECONNRESET && err != -EPIPE && err != -ENOTCONN))
+			return err;
+		pr_debug("dns: server closed the TCP connection before answering; reconnecting once\n");
+		c->st.reconnects++;
+	}
+	return -ECONNRESET;
 }
 
 /* Does @resp answer @req? Same opcode and, when present, the same question. */
@@ -415,6 +481,9 @@ static int exchange(struct dns_client *c, const struct dns_msg *req, size_t base
 			continue;
 		}
 		err = judge(c, req, id, rlen, mac, maclen, resp, &soft);
+		if (err)
+			/* the stream answered with something else: do not trust it further */
+			tcp_close(c);
 		if (err < 0)
 			return err;
 		if (err == 1) /* over TCP there is no second reply to wait for */

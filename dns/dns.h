@@ -308,6 +308,13 @@ struct dns_client_opts {
 
 struct dns_client_stats {
 	unsigned udp_sent, tcp_sent, retries, tc_fallbacks, ignored; /* ignored: wrong ID/MAC */
+	/*
+	 * TCP connections opened. One connection is kept open across messages
+	 * (RFC 7766): connects stays 1 for any number of TCP messages unless the
+	 * server closes it; reconnects counts the times it had (the message then
+	 * went on a new connection).
+	 */
+	unsigned connects, reconnects;
 };
 
 struct dns_client;

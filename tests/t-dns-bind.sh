@@ -32,6 +32,7 @@ options {
 	recursion no;
 	notify no;
 	dnssec-validation no;
+	tcp-idle-timeout 10; // 1 s (units of 100 ms): the TCP reconnect test outlasts it
 };
 controls { };
 include "$T/k.key";
@@ -55,6 +56,10 @@ pass "named up on 127.0.0.1#$PORT"
 run_scenarios "$T/k.key" "$T/kbad.key" "$T/kunk.key"
 
 run_error_common "$T/k.key"
+
+# one line per update: "client @0x... 127.0.0.1#PORT/key presage-key: updating zone ..."
+SRV_LOG=$T/named.log SRV_UPD_RE='127\.0\.0\.1#[0-9]*/key presage-key: updating zone' \
+	run_tcp_reuse "$T/k.key" 2500
 
 # REFUSED: the key is known but the zone's policy does not grant it, or the
 # zone takes no updates at all

@@ -25,11 +25,14 @@ cat >"$T/knot.conf" <<EOF2
 server:
     rundir: "$T"
     listen: 127.0.0.1@$PORT
+    # the TCP reconnect test outlasts it (Knot sweeps idle clients every few s)
+    tcp-idle-timeout: 1s
 database:
     storage: "$T/db"
 log:
   - target: stderr
-    any: info
+    # debug: ACL lines name each update's client port (TCP reuse test)
+    any: debug
 include: "$T/k.yaml"
 include: "$T/k-sha512.yaml"
 include: "$T/kother.yaml"
@@ -71,6 +74,10 @@ pass "knotd up on 127.0.0.1@$PORT"
 run_scenarios "$T/k.yaml" "$T/kbad.yaml" "$T/kunk.yaml"
 
 run_error_common "$T/k.yaml"
+
+# debug: "ACL, allowed, action update, remote 127.0.0.1@PORT, key ..."
+SRV_LOG=$T/knotd.log SRV_UPD_RE='action update, remote 127\.0\.0\.1@[0-9]*' \
+	run_tcp_reuse "$T/k.yaml" 4500
 
 # Knot answers an ACL denial with NOTAUTH + TSIG error BADKEY, never REFUSED
 # (knot/nameserver/process_query.c, process_query_acl_check).
