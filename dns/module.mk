@@ -3,7 +3,7 @@
 # libFuzzer targets (make fuzz-dns) and their seed-corpus replay.
 
 DNS_LIB_SRCS := dns/errors.c dns/name.c dns/wire.c dns/rdata.c dns/tsig.c dns/key.c \
-	dns/update.c dns/client.c dns/steer.c dns/config.c
+	dns/update.c dns/client.c dns/steer.c dns/config.c dns/edns.c
 DNS_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DNS_LIB_SRCS))
 DNS_LIBS := -lcrypto -lpthread
 

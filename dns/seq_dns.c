@@ -6,7 +6,7 @@
  * reopened, EDNS fallbacks). tests/t-dns-*.sh compare the connection count
  * with the client ports the server logged, and check every record with dig.
  *
- *   dns-seq ADDR PORT KEYFILE ZONE PREFIX N [tcp] [pause=MS]
+ *   dns-seq ADDR PORT KEYFILE ZONE PREFIX N [tcp] [no-edns] [pause=MS]
  *
  * Record i is PREFIX-i.ZONE A 192.0.2.(i % 250 + 1). pause=MS sleeps MS
  * milliseconds after the first half of the messages (to outlast the server's
@@ -22,7 +22,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: dns-seq ADDR PORT KEYFILE ZONE PREFIX N [tcp] [pause=MS]\n");
+	fprintf(stderr, "usage: dns-seq ADDR PORT KEYFILE ZONE PREFIX N [tcp] [no-edns] [pause=MS]\n");
 	return 2;
 }
 
@@ -42,6 +42,8 @@ int main(int argc, char **argv)
 	for (i = 7; i < argc; i++) {
 		if (!strcmp(argv[i], "tcp"))
 			o.tcp_only = true;
+		else if (!strcmp(argv[i], "no-edns"))
+			o.no_edns = true;
 		else if (!strncmp(argv[i], "pause=", 6) && (pause_ms = strtol(argv[i] + 6, &end, 10)) >= 0 &&
 			 !*end)
 			;
@@ -89,9 +91,11 @@ int main(int argc, char **argv)
 	}
 	st = dns_client__stats(c);
 	printf("{\"ok\":%s,\"code\":%d,\"message\":\"%s\",\"sent\":%d,\"udp_sent\":%u,\"tcp_sent\":%u,"
-	       "\"connects\":%u,\"reconnects\":%u,\"retries\":%u}\n",
+	       "\"connects\":%u,\"reconnects\":%u,\"retries\":%u,\"edns_sent\":%u,"
+	       "\"edns_replies\":%u,\"edns_fallbacks\":%u}\n",
 	       err ? "false" : "true", err, err ? dns_strerror(err) : "applied", i, st->udp_sent,
-	       st->tcp_sent, st->connects, st->reconnects, st->retries);
+	       st->tcp_sent, st->connects, st->reconnects, st->retries, st->edns_sent,
+	       st->edns_replies, st->edns_fallbacks);
 	dns_client__free(c);
 	return err ? 1 : 0;
 }

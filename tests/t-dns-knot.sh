@@ -36,6 +36,10 @@ log:
 include: "$T/k.yaml"
 include: "$T/k-sha512.yaml"
 include: "$T/kother.yaml"
+# counts requests with an OPT (EDNS test)
+mod-stats:
+  - id: stats
+    edns-presence: on
 acl:
   - id: upd
     key: [presage-key, key-sha512]
@@ -49,6 +53,7 @@ template:
     file: "%s.zone"
     zonefile-sync: -1
     journal-content: changes
+    global-module: mod-stats/stats
 zone:
   - domain: example.test
     acl: upd
@@ -74,6 +79,11 @@ pass "knotd up on 127.0.0.1@$PORT"
 run_scenarios "$T/k.yaml" "$T/kbad.yaml" "$T/kunk.yaml"
 
 run_error_common "$T/k.yaml"
+
+srv_edns_requests() {
+	knotc -c "$T/knot.conf" stats mod-stats.edns-presence 2>/dev/null | sed -n 's/.*\[request\] = //p' | grep . || echo 0
+}
+EDNS_UPDATE_REPLIES=0 run_edns "$T/k.yaml"
 
 # debug: "ACL, allowed, action update, remote 127.0.0.1@PORT, key ..."
 SRV_LOG=$T/knotd.log SRV_UPD_RE='action update, remote 127\.0\.0\.1@[0-9]*' \
