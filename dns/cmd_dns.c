@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_ctl.h"
 #include "dns/dns.h"
 #include "log.h"
 
@@ -691,6 +692,15 @@ static int cmd_dns(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	verb = argv[1];
+	/* `dns show` without --server: what the controller steers. */
+	if (!strcmp(verb, "show")) {
+		bool server = false;
+
+		for (int i = 2; i < argc; i++)
+			server |= !strncmp(argv[i], "--server", 8) || !strncmp(argv[i], "--config", 8);
+		if (!server)
+			return ctl_cmd_dns_show(argc - 1, argv + 1);
+	}
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return 1;
