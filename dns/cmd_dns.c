@@ -28,12 +28,13 @@ struct opts {
 	struct dns_flag_field flag[DNS_FLAG_FIELDS_MAX];
 	size_t nflag;
 	bool no_split;
+	bool no_flag;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: presage dns set NAME ADDR... [--flag KEY=VALUE]... [--ttl SECONDS]\n"
+		"Usage: presage dns set NAME ADDR... [--flag KEY=VALUE]... [--no-flag] [--ttl SECONDS]\n"
 		"       presage dns show NAME\n"
 		"       presage dns clear NAME\n"
 		"       presage dns update OP...      (raw RFC 2136 update; split per zone)\n"
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 		"  --fudge SECONDS       TSIG fudge (default 300)\n"
 		"  --time-offset SECONDS add to our clock when signing (testing)\n"
 		"  --no-split            update: put every op in the first --zone (testing NOTZONE)\n"
+		"  --no-flag             set: remove the mirroring flag (steer back to the primary)\n"
 		"  -j, --json            JSON output\n"
 		"Update OPs:\n"
 		"  yxrrset:NAME:TYPE[:RDATA]  nxrrset:NAME:TYPE  yxdomain:NAME  nxdomain:NAME\n"
@@ -128,7 +130,8 @@ static int parse_opts(struct opts *o, int *argc, char ***argv)
 		{ "flag", required_argument, NULL, 'f' },    { "timeout", required_argument, NULL, 'T' },
 		{ "retries", required_argument, NULL, 'r' }, { "tcp", no_argument, NULL, 'c' },
 		{ "fudge", required_argument, NULL, 'F' },   { "time-offset", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' }, { "no-split", no_argument, NULL, 'N' },	     { "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' }, { "no-split", no_argument, NULL, 'N' },
+		{ "no-flag", no_argument, NULL, 'n' },	     { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c, err;
@@ -200,6 +203,9 @@ static int parse_opts(struct opts *o, int *argc, char ***argv)
 			break;
 		case 'N':
 			o->no_split = true;
+			break;
+		case 'n':
+			o->no_flag = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -302,12 +308,17 @@ static int cmd_steer(struct opts *o, struct dns_client *c, int argc, char **argv
 			}
 			strcpy(s->addrs[s->naddr++], argv[i]);
 		}
+		if (o->no_flag && o->nflag) {
+			pr_err("dns: set: --no-flag and --flag exclude each other\n");
+			free(s);
+			return 2;
+		}
 		memcpy(s->flag, o->flag, o->nflag * sizeof(o->flag[0]));
 		s->nflag = o->nflag;
 		for (size_t i = 0; i < s->nflag; i++)
 			have_time |= !strcmp(s->flag[i].key, "time");
 		/* every flag says when it was written, so stale flags are visible */
-		if (!have_time && s->nflag < DNS_FLAG_FIELDS_MAX) {
+		if (!o->no_flag && !have_time && s->nflag < DNS_FLAG_FIELDS_MAX) {
 			time_t now = time(NULL);
 
 			strcpy(s->flag[s->nflag].key, "time");

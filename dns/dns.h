@@ -375,7 +375,10 @@ int dns_steer__show(struct dns_client *c, struct dns_steer *s);
 /*
  * Replace the addresses and flag of s->name in one UPDATE, guarded by a
  * prerequisite on the flag as it is now (compare-and-set), then read it back.
- * Fails with the NXRRSET/YXRRSET code if another writer changed the flag.
+ * With s->nflag == 0 the same UPDATE removes the flag TXT (_presage.<name>)
+ * instead of replacing it: this is how a name is steered back to its primary
+ * (addresses replaced, no mirroring flag). Fails with the NXRRSET/YXRRSET
+ * code if another writer changed the flag.
  */
 int dns_steer__set(struct dns_client *c, struct dns_steer *s);
 /* Remove addresses and flag, guarded the same way. */

@@ -165,7 +165,9 @@ int dns_steer__show(struct dns_client *c, struct dns_steer *s)
 
 /*
  * Build the compare-and-set UPDATE: prerequisites pin the flag as it is
- * now; @set false clears instead of replacing.
+ * now; @set false clears instead of replacing. The flag RRset is always
+ * deleted, and re-added only when s->nflag > 0, so a set without flag
+ * fields removes the flag in the same message as it replaces the addresses.
  */
 static int build(struct dns_client *c, const struct dns_steer *s, bool set, struct dns_msg **out)
 {
@@ -180,7 +182,9 @@ static int build(struct dns_client *c, const struct dns_steer *s, bool set, stru
 	*out = NULL;
 	if ((err = flag_name(s, &fn)))
 		return err;
-	if (set && (err = dns_flag_encode(s->flag, s->nflag, flagrd, sizeof(flagrd), &flaglen)))
+	/* set with no flag fields: the name goes back to its primary, the flag goes */
+	if (set && s->nflag &&
+	    (err = dns_flag_encode(s->flag, s->nflag, flagrd, sizeof(flagrd), &flaglen)))
 		return err;
 	if ((err = query_rrset(c, &fn, DNS_T_TXT, &r)))
 		return err;
@@ -223,7 +227,7 @@ static int build(struct dns_client *c, const struct dns_steer *s, bool set, stru
 		if (!err)
 			err = dns_update__add_op(m, &op);
 	}
-	if (set && !err) {
+	if (set && s->nflag && !err) {
 		struct dns_op op = { .kind = DNS_UPD_ADD, .name = fn, .type = DNS_T_TXT, .ttl = s->ttl,
 				     .rdata = flagrd, .rdlen = flaglen };
 
