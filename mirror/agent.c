@@ -274,6 +274,7 @@ struct server {
 	pthread_mutex_t refresh_lock;
 	atomic_int active;
 	const char *fault;	/* test hook: PRESAGE_MIRROR_FAULT */
+	const struct mirror_cmd_hook *hook;	/* run: the command channel */
 };
 
 struct sconn {
@@ -469,6 +470,73 @@ out:
 	return err;
 }
 
+int mirror_reply__frame(struct mirror_reply *r, uint8_t type, const void *p, size_t len)
+{
+	if (len > MIRROR_FRAME_MAX)
+		return -EMSGSIZE;
+	if (r->len + MIRROR_FRAME_HDR + len > r->cap) {
+		size_t nc = r->cap ? r->cap : 4096;
+		uint8_t *nb;
+
+		while (nc < r->len + MIRROR_FRAME_HDR + len)
+			nc *= 2;
+		nb = realloc(r->buf, nc);
+		if (!nb)
+			return -ENOMEM;
+		r->buf = nb;
+		r->cap = nc;
+	}
+	r->buf[r->len++] = type;
+	r->buf[r->len++] = (uint8_t)(len >> 24);
+	r->buf[r->len++] = (uint8_t)(len >> 16);
+	r->buf[r->len++] = (uint8_t)(len >> 8);
+	r->buf[r->len++] = (uint8_t)len;
+	if (len)
+		memcpy(r->buf + r->len, p, len);
+	r->len += len;
+	return 0;
+}
+
+/* A command frame (run): only from the controller's certificate. */
+static void serve_cmd(struct sconn *sc, uint8_t t, const uint8_t *p, size_t len)
+{
+	const struct mirror_cmd_hook *h = sc->srv->hook;
+	struct mirror_reply r = { 0 };
+	char msg[256] = "";
+	int err;
+
+	if (!h) {
+		pr_warn("mirror: %s (%s): command frame %u, but this agent takes no commands (serve, not run): refused\n",
+			sc->addr, sc->c->peer, t);
+		conn_send_err(sc->c, -MIRROR_EPROTO, "no command channel here");
+		return;
+	}
+	if (strcmp(sc->c->peer, h->controller_cn)) {
+		pr_warn("mirror: command %u from %s refused: its certificate names '%s', not the controller '%s'\n",
+			t, sc->addr, sc->c->peer, h->controller_cn);
+		conn_send_err(sc->c, -MIRROR_EPEER, "commands are taken from the controller only");
+		return;
+	}
+	err = h->fn(h->arg, t, p, len, &r, msg, sizeof(msg));
+	if (err) {
+		pr_warn("mirror: command %u from %s (%s) refused: %s (%s)\n", t, sc->addr,
+			sc->c->peer, mirror_strerror(err), msg);
+		conn_send_err(sc->c, err, msg[0] ? msg : mirror_strerror(err));
+	} else if (!conn_flush(sc->c)) {
+		for (size_t off = 0; off < r.len;) {
+			int n = SSL_write(sc->c->ssl, r.buf + off,
+					  (int)(r.len - off > (1u << 30) ? (1u << 30) : r.len - off));
+
+			if (n <= 0) {
+				mirror_tls_log_errors("write");
+				break;
+			}
+			off += (size_t)n;
+		}
+	}
+	free(r.buf);
+}
+
 static void *serve_conn(void *arg)
 {
 	struct sconn *sc = arg;
@@ -490,6 +558,10 @@ static void *serve_conn(void *arg)
 		goto out;
 	}
 	err = conn_recv(sc->c, &t, &p, &len);
+	if (!err && t >= MIRROR_F_SUBMIT && t < MIRROR_F_TYPE_MAX) {
+		serve_cmd(sc, t, p, len);
+		goto out;
+	}
 	if (err || t != MIRROR_F_HELLO || len < 1) {
 		pr_warn("mirror: %s (%s): no HELLO: refused\n", sc->addr, sc->c->peer);
 		goto out;
@@ -562,7 +634,13 @@ static int parse_addr(const char *s, struct addrinfo **res, bool passive)
 
 int mirror_serve(const struct mirror_agent_cfg *cfg, volatile sig_atomic_t *stop)
 {
-	struct server srv = { .cfg = cfg };
+	return mirror_serve_cmd(cfg, stop, NULL);
+}
+
+int mirror_serve_cmd(const struct mirror_agent_cfg *cfg, volatile sig_atomic_t *stop,
+		     const struct mirror_cmd_hook *hook)
+{
+	struct server srv = { .cfg = cfg, .hook = hook };
 	struct addrinfo *ai = NULL;
 	int lfd = -1, err, one = 1;
 
@@ -965,6 +1043,14 @@ static void *pull_worker(void *arg)
 
 		if (i >= pl->nwork)
 			break;
+		if (pl->cfg->abort && *pl->cfg->abort) {
+			/* Not started: the next run of the order moves it. */
+			pthread_mutex_lock(&pl->lock);
+			if (!pl->first_err)
+				pl->first_err = -ECANCELED;
+			pthread_mutex_unlock(&pl->lock);
+			break;
+		}
 		e = &pl->work[i].e;
 		err = pull_item(pl, c, e, pl->work[i].have_basis, &ok);
 		if (err && ok && pl->work[i].have_basis &&

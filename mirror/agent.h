@@ -26,6 +26,9 @@ struct mirror_agent_cfg {
 	const char *listen;	/* serve: address:port */
 	int parallel;		/* pull: connections in parallel (default 4) */
 	uint64_t bwlimit;	/* pull: bytes/s; 0 = as the order says */
+	/* pull: when set (e.g. by SIGTERM), items in flight finish and no new
+	 * item starts; the pull returns -ECANCELED. NULL: never. */
+	volatile sig_atomic_t *abort;
 };
 
 struct mirror_progress {
@@ -41,6 +44,30 @@ typedef void (*mirror_progress_fn)(void *arg, const struct mirror_progress *p);
 int mirror_serve(const struct mirror_agent_cfg *cfg, volatile sig_atomic_t *stop);
 int mirror_pull(const struct mirror_agent_cfg *cfg, const char *order, size_t order_len,
 		mirror_progress_fn fn, void *arg, struct mirror_progress *result);
+
+/*
+ * serve with a command channel (presage-mirrord run): a connection whose
+ * first frame is a command (MIRROR_F_SUBMIT and later types) rather than
+ * HELLO is handed to @fn, if the peer's certificate CN is @controller_cn;
+ * any other peer gets ERR(MIRROR_EPEER). @fn appends its answer frames to
+ * @r with mirror_reply__frame, or returns an error with @msg, which goes
+ * back as one ERR frame. One command per connection.
+ */
+struct mirror_reply {
+	uint8_t *buf;
+	size_t len, cap;
+};
+int mirror_reply__frame(struct mirror_reply *r, uint8_t type, const void *p, size_t len);
+
+typedef int (*mirror_cmd_fn)(void *arg, uint8_t type, const uint8_t *p, size_t len,
+			     struct mirror_reply *r, char *msg, size_t msglen);
+struct mirror_cmd_hook {
+	const char *controller_cn;
+	mirror_cmd_fn fn;
+	void *arg;
+};
+int mirror_serve_cmd(const struct mirror_agent_cfg *cfg, volatile sig_atomic_t *stop,
+		     const struct mirror_cmd_hook *hook);
 
 SSL_CTX *mirror_tls_ctx(const struct mirror_agent_cfg *cfg, bool server);
 int mirror_tls_peer_name(SSL *ssl, char *name, size_t cap);

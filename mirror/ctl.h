@@ -79,4 +79,35 @@ int mirror_ctl_hot(const struct mirror_ctl_cfg *c, const char *addr, const char 
 int mirror_ctl_manifest(const struct mirror_ctl_cfg *c, const char *addr, const char *host,
 			struct mirror_manifest *out, char *err, size_t errlen);
 
+/*
+ * Additions beyond the first contract (additive only).
+ *
+ * Send a flag command already signed (mirror_flagcmd__sign) to @addr:
+ * mirror_ctl_set_primary is mirror_flagcmd__sign + this. The operator CLI
+ * uses it to choose the command's lifetime.
+ */
+int mirror_ctl_send_primary(const struct mirror_ctl_cfg *c, const char *addr, const char *cmd,
+			    size_t cmd_len, enum mirror_primary *now, char *err, size_t errlen);
+/* Job states by name ("queued", ...) and back; -1 for an unknown name. */
+int mirror_job_state_parse(const char *name);
+
+/*
+ * Payload codecs of the command channel (proto.c); each checks every length
+ * against the payload it indexes. put_* return -ENOSPC when @cap is short.
+ *
+ *   JOB:       u8 id length, id, u8 state, u16 wire error code, 9 x u64
+ *              counters (items total/done/failed/skipped/deleted, bytes
+ *              total/done, wire rx/tx), 3 x f64 as u64 bits (elapsed, rate,
+ *              eta), u8 finished, u16 message length, message
+ *   HOT:       u32 n, host (rest of the payload; empty = all hosts)
+ *   HOT_ITEMS: per item: u16 path length, path, u64 size, f64 rate, sha256
+ */
+int mirror_wire_put_job(uint8_t *buf, size_t cap, const struct mirror_job_status *st, size_t *n);
+int mirror_wire_get_job(const uint8_t *buf, size_t len, struct mirror_job_status *st);
+int mirror_wire_put_hotreq(uint8_t *buf, size_t cap, uint32_t n, const char *host, size_t *len);
+int mirror_wire_get_hotreq(const uint8_t *buf, size_t len, uint32_t *n, char *host, size_t cap);
+int mirror_wire_put_hot(uint8_t *buf, size_t cap, const struct mirror_hot_item *it, size_t *n);
+/* Decodes the item at *off and advances it. */
+int mirror_wire_get_hot(const uint8_t *buf, size_t len, size_t *off, struct mirror_hot_item *it);
+
 #endif

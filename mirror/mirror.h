@@ -143,6 +143,20 @@ enum mirror_frame_type {
 	MIRROR_F_DATA_END,	/* S->C: u64 size, 32-byte SHA-256 of the file as sent */
 	MIRROR_F_ERR,		/* both: u16 wire code, message */
 	MIRROR_F_BYE,		/* C->S */
+	/*
+	 * Command channel (presage-mirrord run): the first frame of a
+	 * connection from the controller, one command per connection; the
+	 * answer is the frame named, or ERR. Codecs in mirror/ctl.h.
+	 */
+	MIRROR_F_SUBMIT,	/* C->S: signed order text          -> JOB */
+	MIRROR_F_STATUS,	/* C->S: order id                   -> JOB */
+	MIRROR_F_JOB,		/* S->C: job status (mirror_wire_put_job) */
+	MIRROR_F_PRIMARY,	/* C->S: signed flag command text   -> PRIMARY_STATE */
+	MIRROR_F_PRIMARY_STATE,	/* S->C: u8 enum mirror_primary */
+	MIRROR_F_HOT,		/* C->S: u32 n, host (may be empty)  -> HOT_ITEMS */
+	MIRROR_F_HOT_ITEMS,	/* S->C: items (mirror_wire_put_hot), possibly several frames, then HOT_END */
+	MIRROR_F_HOT_END,	/* S->C */
+	MIRROR_F_HOSTMAN,	/* C->S: host -> MANIFEST ... MANIFEST_END */
 	MIRROR_F_TYPE_MAX,
 };
 
@@ -242,6 +256,32 @@ int mirror_order__verify(struct mirror_order *o, const char *text, size_t len,
 int mirror_order__parse(struct mirror_order *o, const char *text, size_t len, size_t *signed_len,
 			uint8_t sig[64]);
 bool mirror_order__covers(const struct mirror_order *o, const char *path);
+
+/*
+ * Flag command: "make @host (not) primary at @pop", signed with the same
+ * Ed25519 key as orders, so only the controller can stop a POP serving a
+ * host. Text, like an order:
+ *
+ *   presage-flag 1
+ *   pop <pop>
+ *   host <hostname>
+ *   primary on|off
+ *   expires <unix seconds>
+ *   nonce <hex>
+ *   sig <base64 Ed25519 signature of every byte before this line>
+ */
+struct mirror_flagcmd {
+	char pop[64];
+	char host[MIRROR_HOST_MAX + 1];
+	bool primary;
+	int64_t expires;
+};
+
+int mirror_flagcmd__sign(const struct mirror_flagcmd *c, const char *keyfile, char **out,
+			 size_t *out_len);
+/* Distinct failures: -MIRROR_EORDER (malformed), -MIRROR_ESIG, -MIRROR_EEXPIRED. */
+int mirror_flagcmd__verify(struct mirror_flagcmd *c, const char *text, size_t len,
+			   const char *pubfile, time_t now);
 
 /* ---- plan.c (also the residency policy used by agents) ------------------- */
 

@@ -5,6 +5,8 @@
  *   presage-mirrord serve ...   serve this POP's store to destinations
  *                               holding a controller-signed order
  *   presage-mirrord pull ...    execute a signed order as its destination
+ *   presage-mirrord run ...     serve, and take the controller's commands
+ *                               (orders, primary flags, hot set, manifest)
  *
  * A pull that is killed leaves nothing visible and no temporary files once
  * it runs again; running the same order again finishes the transfer
@@ -20,6 +22,7 @@
 #include "log.h"
 #include "mirror/agent.h"
 #include "mirror/opts.h"
+#include "mirror/run.h"
 
 static volatile sig_atomic_t stop;
 
@@ -31,7 +34,14 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: presage-mirrord serve --listen ADDR:PORT [AGENT OPTIONS]\n"
-		   "       presage-mirrord pull --order FILE [--parallel N] [--bwlimit BYTES/S] [-j] [AGENT OPTIONS]\n\n"
+		   "       presage-mirrord pull --order FILE [--parallel N] [--bwlimit BYTES/S] [-j] [AGENT OPTIONS]\n"
+		   "       presage-mirrord run --listen ADDR:PORT --region R --policy FILE [--controller-cn CN]\n"
+		   "                 [--access-log FILE [--log-format host|combined|'NGINX LOG_FORMAT']\n"
+		   "                 [--hot-counters K] [--half-life S]] [--parallel N] [--bwlimit BYTES/S] [AGENT OPTIONS]\n\n"
+		   "run serves the store as serve does and, on the same port, takes commands from\n"
+		   "the peer whose certificate CN is --controller-cn (default 'controller'): signed\n"
+		   "orders (pulled in the background, journaled in ROOT/.presage/jobs/), job status,\n"
+		   "signed primary flags, the hot set of --access-log, a host's manifest.\n\n"
 		   "Agent options:\n%s"
 		   "  -v                  more log output (repeat for debug)\n",
 		   mirror_cfg_usage);
@@ -45,6 +55,7 @@ static void progress(void *arg, const struct mirror_progress *p)
 int main(int argc, char **argv)
 {
 	struct mirror_agent_cfg cfg = { 0 };
+	struct mirror_run_cfg rcfg = { 0 };
 	const char *order_file = NULL;
 	int verbose = 0, err, i;
 	bool json = false;
@@ -69,6 +80,35 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--order") && val) {
 			order_file = val;
+			i++;
+		} else if (!strcmp(argv[i], "--controller-cn") && val) {
+			rcfg.controller_cn = val;
+			i++;
+		} else if (!strcmp(argv[i], "--access-log") && val) {
+			rcfg.access_log = val;
+			i++;
+		} else if (!strcmp(argv[i], "--log-format") && val) {
+			rcfg.log_format = val;
+			i++;
+		} else if (!strcmp(argv[i], "--hot-counters") && val) {
+			char *end;
+
+			rcfg.hot_counters = strtoul(val, &end, 10);
+			if (*end || rcfg.hot_counters == 0 || rcfg.hot_counters > 1000000) {
+				fprintf(stderr, "presage-mirrord: --hot-counters wants 1..1000000, not '%s'\n", val);
+				return 2;
+			}
+			i++;
+		} else if (!strcmp(argv[i], "--half-life") && val) {
+			char *end;
+
+			rcfg.half_life_s = strtod(val, &end);
+			if (*end || rcfg.half_life_s < 0) {
+				fprintf(stderr, "presage-mirrord: --half-life wants seconds >= 0 (0: no decay), not '%s'\n", val);
+				return 2;
+			}
+			if (rcfg.half_life_s == 0)
+				rcfg.half_life_s = -1;
 			i++;
 		} else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
 			json = true;
@@ -96,6 +136,28 @@ int main(int argc, char **argv)
 			pr_err("serve: %s\n", mirror_strerror(err));
 		return err ? 1 : 0;
 	}
+	if (!strcmp(argv[1], "run")) {
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		if (mirror_cfg_check(&cfg, true))
+			return 2;
+		if (!cfg.region || !cfg.policy) {
+			fprintf(stderr, "presage-mirrord: run needs --region and --policy (see --help)\n");
+			return 2;
+		}
+		if (rcfg.log_format && !rcfg.access_log) {
+			fprintf(stderr, "presage-mirrord: --log-format without --access-log\n");
+			return 2;
+		}
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		log_set_level(verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+		rcfg.agent = cfg;
+		err = mirror_run(&rcfg, &stop);
+		if (err)
+			pr_err("run: %s\n", mirror_strerror(err));
+		return err ? 1 : 0;
+	}
 	if (!strcmp(argv[1], "pull")) {
 		struct mirror_progress res;
 		char *order;
@@ -120,6 +182,6 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	fprintf(stderr, "presage-mirrord: unknown mode '%s' (serve or pull)\n", argv[1]);
+	fprintf(stderr, "presage-mirrord: unknown mode '%s' (serve, pull or run)\n", argv[1]);
 	return 2;
 }

@@ -6,7 +6,7 @@
 #   make fuzz-mirror            libFuzzer targets into build-fuzz/
 
 MIRROR_LIB_SRCS := mirror/store.c mirror/proto.c mirror/delta.c mirror/order.c \
-	mirror/tls.c mirror/agent.c mirror/plan.c mirror/hot.c mirror/opts.c
+	mirror/tls.c mirror/agent.c mirror/plan.c mirror/hot.c mirror/opts.c mirror/ctl.c mirror/run.c
 MIRROR_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MIRROR_LIB_SRCS))
 MIRROR_LIBS := -lrsync -lssl -lcrypto -lpthread -lm $(BPF_LIBS)
 

@@ -323,3 +323,156 @@ bool mirror_order__covers(const struct mirror_order *o, const char *path)
 			return true;
 	return false;
 }
+
+/* ---- flag commands ------------------------------------------------------------ */
+
+#define FLAG_MAGIC "presage-flag 1\n"
+
+int mirror_flagcmd__sign(const struct mirror_flagcmd *c, const char *keyfile, char **out,
+			 size_t *out_len)
+{
+	size_t cap = 1024, len, siglen = 64;
+	EVP_MD_CTX *md = NULL;
+	EVP_PKEY *key = NULL;
+	uint8_t sig[64], rnd[16];
+	char *buf, nonce[33];
+	int err = 0;
+
+	if (mirror_host_check(c->host) || !c->pop[0] || strchr(c->pop, '\n'))
+		return -MIRROR_EORDER;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	RAND_bytes(rnd, sizeof(rnd));
+	mirror_hex(rnd, sizeof(rnd), nonce);
+	len = (size_t)snprintf(buf, cap,
+			       FLAG_MAGIC "pop %s\nhost %s\nprimary %s\nexpires %" PRId64
+					  "\nnonce %s\n",
+			       c->pop, c->host, c->primary ? "on" : "off", c->expires, nonce);
+	key = load_key(keyfile, true);
+	if (!key) {
+		pr_err("mirror: cannot read Ed25519 private key %s (make one with: openssl genpkey -algorithm ed25519 -out %s)\n",
+		       keyfile, keyfile);
+		err = -MIRROR_ECONFIG;
+		goto out;
+	}
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)buf, len) != 1 || siglen != 64) {
+		pr_err("mirror: signing the flag command with %s failed (is it an Ed25519 key?)\n",
+		       keyfile);
+		err = -MIRROR_ESIG;
+		goto out;
+	}
+	memcpy(buf + len, "sig ", 4);
+	len += 4;
+	len += (size_t)EVP_EncodeBlock((unsigned char *)buf + len, sig, 64);
+	buf[len++] = '\n';
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	free(buf);
+	return err;
+}
+
+static int flagcmd_parse(struct mirror_flagcmd *c, const char *text, size_t len,
+			 size_t *signed_len, uint8_t sig[64])
+{
+	size_t ml = strlen(FLAG_MAGIC), off;
+	bool have_sig = false, have_primary = false, have_nonce = false;
+
+	memset(c, 0, sizeof(*c));
+	if (len < ml || memcmp(text, FLAG_MAGIC, ml))
+		return -MIRROR_EORDER;
+	off = ml;
+	while (off < len) {
+		const char *line = text + off, *nl = memchr(line, '\n', len - off);
+		const char *sp, *v;
+		size_t ll, kl, vl;
+		int err = 0;
+
+		if (!nl || have_sig)
+			return -MIRROR_EORDER;
+		ll = (size_t)(nl - line);
+		sp = memchr(line, ' ', ll);
+		if (!sp)
+			return -MIRROR_EORDER;
+		kl = (size_t)(sp - line);
+		v = sp + 1;
+		vl = ll - kl - 1;
+		for (size_t i = 0; i < vl; i++)
+			if ((unsigned char)v[i] < 0x20)
+				return -MIRROR_EORDER;
+#define KEY(k) (kl == sizeof(k) - 1 && !memcmp(line, k, kl))
+		if (KEY("pop")) {
+			err = copy_field(c->pop, sizeof(c->pop), v, vl);
+		} else if (KEY("host")) {
+			err = copy_field(c->host, sizeof(c->host), v, vl);
+			if (!err && mirror_host_check(c->host))
+				err = -MIRROR_EORDER;
+		} else if (KEY("primary")) {
+			if (vl == 2 && !memcmp(v, "on", 2))
+				c->primary = true;
+			else if (!(vl == 3 && !memcmp(v, "off", 3)))
+				err = -MIRROR_EORDER;
+			have_primary = true;
+		} else if (KEY("expires")) {
+			uint64_t x = 0;
+
+			err = parse_u64(v, vl, &x);
+			c->expires = (int64_t)x;
+		} else if (KEY("nonce")) {
+			have_nonce = vl > 0 && vl <= 64;
+		} else if (KEY("sig")) {
+			uint8_t raw[96];
+
+			if (vl != 88 || EVP_DecodeBlock(raw, (const unsigned char *)v, (int)vl) != 66)
+				return -MIRROR_EORDER;
+			memcpy(sig, raw, 64);
+			*signed_len = off;
+			have_sig = true;
+		} else {
+			err = -MIRROR_EORDER;
+		}
+#undef KEY
+		if (err)
+			return err;
+		off += ll + 1;
+	}
+	if (!have_sig || !have_primary || !have_nonce || !c->pop[0] || !c->host[0] || !c->expires)
+		return -MIRROR_EORDER;
+	return 0;
+}
+
+int mirror_flagcmd__verify(struct mirror_flagcmd *c, const char *text, size_t len,
+			   const char *pubfile, time_t now)
+{
+	EVP_MD_CTX *md = NULL;
+	EVP_PKEY *key;
+	size_t signed_len = 0;
+	uint8_t sig[64];
+	int err;
+
+	err = flagcmd_parse(c, text, len, &signed_len, sig);
+	if (err)
+		return err;
+	key = load_key(pubfile, false);
+	if (!key) {
+		pr_err("mirror: cannot read the controller's public key %s\n", pubfile);
+		return -MIRROR_ECONFIG;
+	}
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) != 1 ||
+	    EVP_DigestVerify(md, sig, 64, (const unsigned char *)text, signed_len) != 1)
+		err = -MIRROR_ESIG;
+	/* Expiry only after the signature: an unsigned time means nothing. */
+	else if (c->expires <= (int64_t)now)
+		err = -MIRROR_EEXPIRED;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	return err;
+}
