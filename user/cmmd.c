@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "cmm_journal.h"
 #include "cmmd.h"
 #include "fsutil.h"
 #include "json.h"
@@ -404,16 +405,6 @@ static int host_index(const struct cmmd *d, const char *name)
 	return -1;
 }
 
-static void save_host(struct cmmd *d, int i)
-{
-	const struct cmm_host_state *h = &d->eng.hosts[i];
-	const struct cmm_config *c = &d->cfg;
-
-	cmm_db__host_save(&d->db, c->hosts[i].name, cmm_state_name(h->state), h->since_ms,
-			  c->pops[c->hosts[i].primary].name, c->pops[h->serving].name,
-			  h->target >= 0 ? c->pops[h->target].name : "", h->last_journal_id);
-}
-
 /* Journal (one transaction, fsynced) then act. */
 static void decide(struct cmmd *d, int64_t now)
 {
@@ -422,46 +413,15 @@ static void decide(struct cmmd *d, int64_t now)
 
 	for (size_t k = 0; k < n; k++) {
 		const struct cmm_decision *x = &dec[k];
-		const struct cmm_config *c = &d->cfg;
 		struct cmm_journal_row rows[CMM_MAX_ACTS];
-		int err;
 
 		d->decisions++;
-		pr_info("%s: %s -> %s: %s\n", c->hosts[x->host].name, cmm_state_name(x->from),
+		pr_info("%s: %s -> %s: %s\n", d->cfg.hosts[x->host].name, cmm_state_name(x->from),
 			cmm_state_name(x->to), x->reason);
-		if ((err = cmm_db__begin(&d->db)))
-			continue;
-		for (int a = 0; a < x->nacts && !err; a++) {
-			struct cmm_journal_row *r = &rows[a];
-
-			memset(r, 0, sizeof(*r));
-			r->ts_ms = now;
-			snprintf(r->hostname, sizeof(r->hostname), "%s", c->hosts[x->host].name);
-			snprintf(r->pop, sizeof(r->pop), "%s", c->pops[x->pop].name);
-			snprintf(r->from_state, sizeof(r->from_state), "%s", cmm_state_name(x->from));
-			snprintf(r->to_state, sizeof(r->to_state), "%s", cmm_state_name(x->to));
-			snprintf(r->action, sizeof(r->action), "%s", cmm_action_name(x->act[a]));
-			snprintf(r->target, sizeof(r->target), "%s",
-				 x->act[a] == CMM_ACT_RESYNC_ORDER && x->target >= 0 ?
-					 c->pops[x->target].name :
-				 x->act_pop[a] >= 0 ? c->pops[x->act_pop[a]].name : "");
-			snprintf(r->reason, sizeof(r->reason), "%s", x->reason);
-			err = cmm_db__journal_add(&d->db, r);
-			d->eng.hosts[x->host].last_journal_id = r->id;
-		}
-		if (!err) {
-			save_host(d, x->host);
-			if (x->to == CMM_NORMAL && x->from != CMM_FAILED_OVER && x->from != CMM_RECOVERING)
-				cmm_db__job_set_needed(&d->db, c->hosts[x->host].name, 0);
-			if (x->to == CMM_FAILED_OVER)
-				cmm_db__job_set_needed(&d->db, c->hosts[x->host].name, 1);
-		}
-		if (err || (err = cmm_db__commit(&d->db))) {
-			/* Not journaled: do not act. The state in memory already moved;
-			 * a restart reloads the last persisted state. */
-			cmm_db__rollback(&d->db);
+		if (cmm_journal__write(&d->db, &d->eng, x, now, rows)) {
+			/* Not journaled: not acted on. A restart reloads the last persisted state. */
 			pr_err("%s: the journal could not be written: nothing done\n",
-			       c->hosts[x->host].name);
+			       d->cfg.hosts[x->host].name);
 			continue;
 		}
 		d->hosts[x->host].waiting = false;
@@ -505,32 +465,14 @@ static void recover(struct cmmd *d)
 	struct cmm_journal_row *rows;
 	size_t n;
 
-	for (int i = 0; i < c->nhosts; i++) {
-		char state[16], serving[64], target[64];
-		int64_t since, last;
-		int st, sv, tg;
-
-		if (cmm_db__host_load(&d->db, c->hosts[i].name, state, sizeof(state), &since, serving,
-				      target, sizeof(serving), &last) != 1) {
-			save_host(d, i);
-			continue;
-		}
-		st = cmm_state_from_name(state);
-		sv = cmm_config_pop_index(c, serving);
-		tg = target[0] ? cmm_config_pop_index(c, target) : -1;
-		if (st < 0 || sv < 0) {
-			pr_warn("%s: database state '%s' serving '%s' does not fit the config: starting NORMAL\n",
-				c->hosts[i].name, state, serving);
-			save_host(d, i);
-			continue;
-		}
-		cmm_engine__restore(&d->eng, i, st, since, sv, tg, last);
-		pr_info("%s: restored %s since %lld, serving %s\n", c->hosts[i].name, state,
-			(long long)since, serving);
-	}
-	/* Rows journaled but not marked done: apply again (each is idempotent). */
-	if (cmm_db__journal_list(&d->db, 0, "pending", 100000, &rows, &n))
+	if (cmm_journal__recover(&d->db, &d->eng, &rows, &n))
 		return;
+	for (int i = 0; i < c->nhosts; i++)
+		if (d->eng.hosts[i].state != CMM_NORMAL)
+			pr_info("%s: restored %s, serving %s\n", c->hosts[i].name,
+				cmm_state_name(d->eng.hosts[i].state),
+				c->pops[d->eng.hosts[i].serving].name);
+	/* Rows journaled but not marked done: apply again (each is idempotent). */
 	for (size_t k = 0; k < n; k++) {
 		int h = host_index(d, rows[k].hostname);
 
@@ -657,10 +599,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_timestamps(true);
-	if (mkdir_p(d.cfg.state_dir, 0700)) {
-		pr_err("state-dir %s: cannot create: %s\n", d.cfg.state_dir, strerror(errno));
+	if ((ret = mkdir_p(d.cfg.state_dir, 0700))) {
+		pr_err("state-dir %s: cannot create: %s\n", d.cfg.state_dir, strerror(-ret));
 		return 1;
 	}
+	ret = 1;
 	snprintf(dbpath, sizeof(dbpath), "%s/cmmd.db", d.cfg.state_dir);
 	if (cmm_db__open(&d.db, dbpath, err, sizeof(err))) {
 		pr_err("%s\n", err);

@@ -45,6 +45,7 @@ TEST_BINS += $(BUILD)/tests/t-probe-stats
 # The controller (docs/controller.md): polls agents, PFA, state machine,
 # journal in SQLite, DNS and mirror actions, read-only API.
 CMMD_CORE_OBJS := $(BUILD)/user/cmm_config.o $(BUILD)/user/cmm_engine.o $(BUILD)/user/cmm_db.o \
+	$(BUILD)/user/cmm_journal.o \
 	$(BUILD)/user/config.o
 CMMD_OBJS := $(BUILD)/user/cmmd.o $(BUILD)/user/cmm_poll.o $(BUILD)/user/cmm_act.o \
 	$(BUILD)/user/cmm_api.o $(CMMD_CORE_OBJS)
