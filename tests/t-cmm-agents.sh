@@ -168,8 +168,8 @@ tls-ca $T/ca.crt
 tls-cert $T/controller.crt
 tls-key $T/controller.key
 pfa {
-	enter 0.95
-	exit 0.9
+	enter 0.6
+	exit 0.3
 	confirm 1s
 }
 policy {
