@@ -8,6 +8,8 @@
  *   presage mirror top       hot content from an access log (optionally followed)
  *   presage mirror plan      choose destination and items for an at-risk POP
  *   presage mirror primary   mark a host (not) primary on this POP
+ *   presage mirror ctl       the controller's commands to a POP's agent
+ *                            (presage-mirrord run), by hand
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "mirror/agent.h"
+#include "mirror/ctl.h"
 #include "mirror/opts.h"
 
 static bool json;
@@ -584,6 +587,270 @@ out:
 	return err ? 1 : 0;
 }
 
+/* ---- ctl ----------------------------------------------------------------------- */
+
+static void ctl_usage(void)
+{
+	printf("Usage: presage mirror ctl COMMAND --addr HOST:PORT --cert FILE --key FILE --ca FILE\n"
+	       "         [--order-key FILE] [--timeout MS] [-j] ARGS\n"
+	       "Sends one command to a POP's agent (presage-mirrord run), as the controller\n"
+	       "does; the certificate must be the controller's.\n\n"
+	       "  submit --order FILE                   give the agent a signed order (its destination)\n"
+	       "  status --id ORDER-ID                  the job of that order\n"
+	       "  primary --pop POP --host NAME --set on|off [--ttl S]\n"
+	       "                                        signed with --order-key (S: lifetime, default 60)\n"
+	       "  hot [--host NAME] [-n N]              hottest items of the agent's access log (default 20)\n"
+	       "  manifest --host NAME                  the agent's manifest entries of NAME\n");
+}
+
+static void print_job(const struct mirror_job_status *st)
+{
+	const struct mirror_progress *p = &st->progress;
+
+	if (json) {
+		printf("{\"id\":");
+		json_str(stdout, st->id);
+		printf(",\"state\":\"%s\",\"err\":%d,\"error\":", mirror_job_state_name(st->state),
+		       st->err);
+		json_str(stdout, st->err ? mirror_strerror(st->err) : "");
+		printf(",\"msg\":");
+		json_str(stdout, st->msg);
+		printf(",\"items_total\":%llu,\"items_done\":%llu,\"items_skipped\":%llu,"
+		       "\"items_failed\":%llu,\"items_deleted\":%llu,\"bytes_total\":%llu,"
+		       "\"bytes_done\":%llu,\"wire_rx\":%llu,\"wire_tx\":%llu,\"rate_bps\":%.0f,"
+		       "\"eta_s\":%.1f,\"elapsed_s\":%.2f,\"finished\":%s}\n",
+		       (unsigned long long)p->items_total, (unsigned long long)p->items_done,
+		       (unsigned long long)p->items_skipped, (unsigned long long)p->items_failed,
+		       (unsigned long long)p->items_deleted, (unsigned long long)p->bytes_total,
+		       (unsigned long long)p->bytes_done, (unsigned long long)p->wire_rx,
+		       (unsigned long long)p->wire_tx, p->rate_bps, p->eta_s, p->elapsed_s,
+		       p->finished ? "true" : "false");
+	} else {
+		printf("job %s: %s  items %llu/%llu (%llu current, %llu failed)  %.1f/%.1f MB%s%s\n",
+		       st->id, mirror_job_state_name(st->state),
+		       (unsigned long long)(p->items_done + p->items_skipped),
+		       (unsigned long long)p->items_total, (unsigned long long)p->items_skipped,
+		       (unsigned long long)p->items_failed, p->bytes_done / 1e6,
+		       p->bytes_total / 1e6, st->msg[0] ? "  " : "", st->msg);
+	}
+}
+
+static int cmd_ctl(int argc, char **argv)
+{
+	static const char *const pname[] = { "primary", "not-primary", "resync-pending" };
+	struct mirror_ctl_cfg c = { 0 };
+	const char *sub = argc > 1 ? argv[1] : NULL, *addr = NULL, *order = NULL, *id = NULL;
+	const char *pop = NULL, *host = NULL, *set = NULL;
+	long ttl = 0, n = 20;
+	char err[512] = "";
+	int r = 0;
+
+	if (!sub || want_help(argc, argv)) {
+		ctl_usage();
+		return sub ? 0 : 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end = NULL;
+
+		if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+			json = true;
+			continue;
+		}
+		if (!v) {
+			fprintf(stderr, "mirror ctl: %s needs a value\n", a);
+			return 2;
+		}
+		i++;
+		if (!strcmp(a, "--addr"))
+			addr = v;
+		else if (!strcmp(a, "--cert"))
+			c.cert = v;
+		else if (!strcmp(a, "--key"))
+			c.key = v;
+		else if (!strcmp(a, "--ca"))
+			c.ca = v;
+		else if (!strcmp(a, "--order-key"))
+			c.order_key = v;
+		else if (!strcmp(a, "--order"))
+			order = v;
+		else if (!strcmp(a, "--id"))
+			id = v;
+		else if (!strcmp(a, "--pop"))
+			pop = v;
+		else if (!strcmp(a, "--host"))
+			host = v;
+		else if (!strcmp(a, "--set"))
+			set = v;
+		else if (!strcmp(a, "--timeout") || !strcmp(a, "--ttl") || !strcmp(a, "-n")) {
+			long x = strtol(v, &end, 10);
+
+			if (*end || (strcmp(a, "--ttl") && x <= 0)) {
+				fprintf(stderr, "mirror ctl: %s wants a number, not '%s'\n", a, v);
+				return 2;
+			}
+			if (!strcmp(a, "--timeout"))
+				c.timeout_ms = (int)x;
+			else if (!strcmp(a, "--ttl"))
+				ttl = x;
+			else
+				n = x;
+		} else {
+			fprintf(stderr, "mirror ctl: unknown option %s (see --help)\n", a);
+			return 2;
+		}
+	}
+	if (!addr || !c.cert || !c.key || !c.ca) {
+		fprintf(stderr, "mirror ctl: need --addr, --cert, --key and --ca (see --help)\n");
+		return 2;
+	}
+	if (!strcmp(sub, "submit")) {
+		struct mirror_job_status st;
+		char *text;
+		size_t len;
+
+		if (!order) {
+			fprintf(stderr, "mirror ctl submit: need --order FILE\n");
+			return 2;
+		}
+		r = read_file_all(order, 64 << 20, &text, &len);
+		if (r) {
+			fprintf(stderr, "mirror ctl submit: cannot read %s: %s\n", order, strerror(-r));
+			return 1;
+		}
+		r = mirror_ctl_submit(&c, addr, text, len, &st, err, sizeof(err));
+		free(text);
+		if (!r)
+			print_job(&st);
+	} else if (!strcmp(sub, "status")) {
+		struct mirror_job_status st;
+
+		if (!id) {
+			fprintf(stderr, "mirror ctl status: need --id ORDER-ID\n");
+			return 2;
+		}
+		r = mirror_ctl_status(&c, addr, id, &st, err, sizeof(err));
+		if (!r)
+			print_job(&st);
+	} else if (!strcmp(sub, "primary")) {
+		struct mirror_flagcmd fc = { 0 };
+		enum mirror_primary now;
+		char *text;
+		size_t len;
+
+		if (!pop || !host || !set || (strcmp(set, "on") && strcmp(set, "off")) ||
+		    !c.order_key) {
+			fprintf(stderr, "mirror ctl primary: need --pop, --host, --set on|off and --order-key\n");
+			return 2;
+		}
+		if (snprintf(fc.pop, sizeof(fc.pop), "%s", pop) >= (int)sizeof(fc.pop) ||
+		    snprintf(fc.host, sizeof(fc.host), "%s", host) >= (int)sizeof(fc.host) ||
+		    mirror_host_check(fc.host)) {
+			fprintf(stderr, "mirror ctl primary: bad --pop or --host\n");
+			return 2;
+		}
+		fc.primary = !strcmp(set, "on");
+		if (!ttl) {
+			/* What the controller calls. */
+			r = mirror_ctl_set_primary(&c, addr, fc.pop, fc.host, fc.primary, &now, err,
+						   sizeof(err));
+		} else {
+			fc.expires = (int64_t)time(NULL) + ttl;
+			if (fc.expires <= 0)
+				fc.expires = 1;
+			r = mirror_flagcmd__sign(&fc, c.order_key, &text, &len);
+			if (!r) {
+				r = mirror_ctl_send_primary(&c, addr, text, len, &now, err,
+							    sizeof(err));
+				free(text);
+			} else {
+				snprintf(err, sizeof(err), "cannot sign with %s", c.order_key);
+			}
+		}
+		if (!r && json)
+			printf("{\"pop\":\"%s\",\"host\":\"%s\",\"state\":\"%s\"}\n", fc.pop, fc.host,
+			       pname[now]);
+		else if (!r)
+			printf("%s at %s: %s\n", fc.host, fc.pop, pname[now]);
+	} else if (!strcmp(sub, "hot")) {
+		struct mirror_hot_item *it;
+		size_t ni;
+
+		r = mirror_ctl_hot(&c, addr, host, (size_t)n, &it, &ni, err, sizeof(err));
+		if (!r) {
+			if (json)
+				printf("{\"items\":[");
+			else
+				printf("%4s %10s %12s  %-64s  %s\n", "rank", "req/s", "size", "sha256",
+				       "host/path");
+			for (size_t i = 0; i < ni; i++) {
+				char hex[65];
+
+				mirror_hex(it[i].sha, 32, hex);
+				if (json) {
+					printf("%s{\"path\":", i ? "," : "");
+					json_str(stdout, it[i].path);
+					printf(",\"size\":%llu,\"rate\":%.4f,\"sha256\":\"%s\"}",
+					       (unsigned long long)it[i].size, it[i].rate, hex);
+				} else {
+					printf("%4zu %10.3f %12llu  %s  %s\n", i + 1, it[i].rate,
+					       (unsigned long long)it[i].size, hex, it[i].path);
+				}
+			}
+			if (json)
+				printf("]}\n");
+			free(it);
+		}
+	} else if (!strcmp(sub, "manifest")) {
+		struct mirror_manifest m;
+
+		if (!host) {
+			fprintf(stderr, "mirror ctl manifest: need --host NAME\n");
+			return 2;
+		}
+		r = mirror_ctl_manifest(&c, addr, host, &m, err, sizeof(err));
+		if (!r) {
+			if (json)
+				printf("[");
+			for (size_t i = 0; i < m.n; i++) {
+				char hex[65];
+
+				mirror_hex(m.v[i].sha, 32, hex);
+				if (json) {
+					printf("%s{\"path\":", i ? "," : "");
+					json_str(stdout, m.v[i].path);
+					printf(",\"size\":%llu,\"version\":%u,\"sha256\":\"%s\"}",
+					       (unsigned long long)m.v[i].size, m.v[i].version, hex);
+				} else {
+					printf("%s %12llu v%-4u %s\n", hex,
+					       (unsigned long long)m.v[i].size, m.v[i].version,
+					       m.v[i].path);
+				}
+			}
+			if (json)
+				printf("]\n");
+			mirror_manifest__clear(&m);
+		}
+	} else {
+		fprintf(stderr, "mirror ctl: unknown command '%s' (submit, status, primary, hot, manifest)\n",
+			sub);
+		return 2;
+	}
+	if (r) {
+		fprintf(stderr, "mirror ctl %s: %s [%s, code %d]\n", sub, err[0] ? err : addr,
+			mirror_strerror(r), r);
+		if (json) {
+			printf("{\"error\":");
+			json_str(stdout, mirror_strerror(r));
+			printf(",\"code\":%d,\"message\":", r);
+			json_str(stdout, err);
+			printf("}\n");
+		}
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 static const struct {
@@ -597,6 +864,7 @@ static const struct {
 	{ "top", cmd_top, "hottest content from an access log, with rates" },
 	{ "plan", cmd_plan, "choose destination and items for an at-risk POP" },
 	{ "primary", cmd_primary, "show or set whether this POP is primary for a host" },
+	{ "ctl", cmd_ctl, "send the controller's commands to a POP's agent (mirrord run)" },
 };
 
 static int cmd_mirror(int argc, char **argv)

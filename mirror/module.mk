@@ -23,7 +23,7 @@ CLI_OBJS += $(BUILD)/mirror/cmd.o $(BUILD)/libmirror.a
 CLI_LIBS += $(MIRROR_LIBS)
 
 # C tests.
-MIRROR_TESTS := t-mirror-store t-mirror-proto t-mirror-hot t-mirror-plan
+MIRROR_TESTS := t-mirror-store t-mirror-proto t-mirror-hot t-mirror-plan t-mirror-ctl-wire
 $(foreach t,$(MIRROR_TESTS),$(eval $(BUILD)/tests/$(t): $(BUILD)/tests/$(t).o $(BUILD)/libmirror.a $(BUILD)/libpresage.a))
 $(addprefix $(BUILD)/tests/,$(MIRROR_TESTS)):
 	$(call msg,LINK,$@)

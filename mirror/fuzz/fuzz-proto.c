@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mirror/ctl.h"
 #include "mirror/mirror.h"
 
 int mirror_fuzz_proto(const uint8_t *data, size_t size);
@@ -52,6 +53,27 @@ static void frame(const struct mirror_frame_parser *p)
 			mirror_order__covers(&o, "h.test/a");
 			mirror_order__free(&o);
 		}
+		break;
+	}
+	case MIRROR_F_JOB: {
+		struct mirror_job_status st;
+
+		mirror_wire_get_job(b, len, &st);
+		break;
+	}
+	case MIRROR_F_HOT: {
+		char host[MIRROR_HOST_MAX + 1];
+		uint32_t n;
+
+		mirror_wire_get_hotreq(b, len, &n, host, sizeof(host));
+		break;
+	}
+	case MIRROR_F_HOT_ITEMS: {
+		struct mirror_hot_item it;
+		size_t off = 0;
+
+		while (off < len && mirror_wire_get_hot(b, len, &off, &it) == 0)
+			;
 		break;
 	}
 	default:

@@ -22,6 +22,11 @@ seeds = {
     "bad-path": frame(3, entry("h.test/../../etc/passwd", 1)),
     "bad-len": struct.pack(">BI", 8, 0xffffffff) + b"xx",
     "bye": frame(11, b""),
+    # command channel (presage-mirrord run)
+    "job": frame(14, b"\x04job1" + bytes([3]) + b"\0\0" + struct.pack(">9Q", 7, 3, 1, 2, 0, 1 << 20, 4096, 9, 8)
+                 + struct.pack(">3d", 1.5, 2.0, 0.5) + b"\x01" + struct.pack(">H", 4) + b"done"),
+    "hot": frame(17, struct.pack(">I", 200) + b"h.test"),
+    "hot-items": frame(18, struct.pack(">H", 8) + b"h.test/a" + struct.pack(">Qd", 10, 2.5) + b"\0" * 32) + frame(19, b""),
 }
 for name, data in seeds.items():
     for chunk in (0, 6, 255):
