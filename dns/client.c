@@ -35,7 +35,10 @@ struct dns_client {
 	int64_t time_offset;
 	uint16_t fudge;
 	bool tcp_only;
+	bool edns;	  /* add an OPT; cleared for good by a FORMERR without OPT */
+	uint16_t srv_udp; /* UDP payload size from the server's OPT; 0: not seen yet */
 	int udp_fd;
+	int tcp_fd; /* kept open across messages (RFC 7766 6.2.1); -1 when closed */
 	int last_tsig_error;
 	int last_rcode;
 	struct dns_client_stats st;
@@ -81,7 +84,9 @@ struct dns_client *dns_client__new(const struct dns_client_opts *o)
 	c->time_offset = o->time_offset;
 	c->fudge = o->fudge ? o->fudge : 300;
 	c->tcp_only = o->tcp_only;
+	c->edns = !o->no_edns;
 	c->udp_fd = -1;
+	c->tcp_fd = -1;
 	return c;
 }
 
@@ -91,6 +96,8 @@ void dns_client__free(struct dns_client *c)
 		return;
 	if (c->udp_fd >= 0)
 		close(c->udp_fd);
+	if (c->tcp_fd >= 0)
+		close(c->tcp_fd);
 	/* the TSIG secret should not linger in freed memory */
 	memset(&c->key, 0, sizeof(c->key));
 	free(c);
@@ -165,36 +172,69 @@ static int udp_open(struct dns_client *c)
 	return 0;
 }
 
-/* One reply over TCP: 2-byte length, then the message. */
-static int tcp_exchange(struct dns_client *c, const uint8_t *msg, size_t len, int64_t deadline,
-			size_t *rlen)
+static void tcp_close(struct dns_client *c)
 {
-	uint8_t lenbuf[2] = { (uint8_t)(len >> 8), (uint8_t)len };
-	struct iovec iov[2] = { { lenbuf, 2 }, { (void *)msg, len } };
-	size_t got = 0, want = 2, sent = 0;
+	if (c->tcp_fd >= 0)
+		close(c->tcp_fd);
+	c->tcp_fd = -1;
+}
+
+static int tcp_connect(struct dns_client *c)
+{
 	int fd, err, one = 1;
 
 	fd = socket(c->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* completes in the background; the first write waits for it (POLLOUT) */
 	if (connect(fd, (struct sockaddr *)&c->sa, c->salen) < 0 && errno != EINPROGRESS) {
 		err = -errno;
-		goto out;
+		close(fd);
+		return err;
 	}
-	c->st.tcp_sent++;
+	c->tcp_fd = fd;
+	c->st.connects++;
+	return 0;
+}
+
+/*
+ * Is the kept connection still usable? Between our exchanges the server has
+ * nothing to send, so anything readable is its FIN (idle timeout, RFC 7766
+ * 6.2.3), a reset, or bytes we did not ask for: in each case start afresh.
+ */
+static bool tcp_idle_ok(struct dns_client *c)
+{
+	struct pollfd p = { .fd = c->tcp_fd, .events = POLLIN | POLLRDHUP };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+/*
+ * One message and its reply on the open connection: 2-byte length, then the
+ * message; the reader is a two-state machine (length prefix, then exactly
+ * that many bytes). *got_any tells whether any reply byte arrived.
+ */
+static int tcp_send_recv(struct dns_client *c, const uint8_t *msg, size_t len, int64_t deadline,
+			 size_t *rlen, bool *got_any)
+{
+	uint8_t lenbuf[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+	struct iovec iov[2] = { { lenbuf, 2 }, { (void *)msg, len } };
+	size_t got = 0, want = 2, sent = 0;
+	int fd = c->tcp_fd, err;
+
+	*got_any = false;
 	while (sent < len + 2) {
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 		ssize_t w;
 
 		if ((err = wait_fd(fd, POLLOUT, deadline)))
-			goto out;
+			return err;
 		w = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			err = -errno;
-			goto out;
+			return -errno;
 		}
 		sent += (size_t)w;
 		/* advance the iovecs past what was written */
@@ -206,38 +246,67 @@ static int tcp_exchange(struct dns_client *c, const uint8_t *msg, size_t len, in
 			w -= (ssize_t)a;
 		}
 	}
-	/* A two-state reader: length prefix, then exactly that many bytes. */
 	while (got < want) {
 		ssize_t r;
 
 		if ((err = wait_fd(fd, POLLIN, deadline)))
-			goto out;
+			return err;
 		r = read(fd, (want == 2 && got < 2 ? lenbuf : c->in) + (want == 2 ? got : got - 2),
 			 want == 2 ? 2 - got : want - got);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			err = -errno;
-			goto out;
+			return -errno;
 		}
-		if (r == 0) {
-			err = -ECONNRESET;
-			goto out;
-		}
+		if (r == 0)
+			return -ECONNRESET;
+		*got_any = true;
 		got += (size_t)r;
 		if (want == 2 && got == 2) {
 			want = 2 + (size_t)(lenbuf[0] << 8 | lenbuf[1]);
-			if (want < 2 + DNS_HDR_LEN) {
-				err = -DNS_E_SHORT_HEADER;
-				goto out;
-			}
+			if (want < 2 + DNS_HDR_LEN)
+				return -DNS_E_SHORT_HEADER;
 		}
 	}
 	*rlen = want - 2;
-	err = 0;
-out:
-	close(fd);
-	return err;
+	return 0;
+}
+
+/*
+ * One exchange over TCP on the kept connection, opening one if there is
+ * none. If the server closed a connection we reused (its idle timeout, or a
+ * restart) before any reply byte came, the message goes once more on a new
+ * connection, within the same try. On any other failure the connection is
+ * closed: its state is unknown, and a late reply must not be read as the
+ * answer to the next message.
+ */
+static int tcp_exchange(struct dns_client *c, const uint8_t *msg, size_t len, int64_t deadline,
+			size_t *rlen)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		bool reused = c->tcp_fd >= 0, got_any;
+		int err;
+
+		if (reused && !tcp_idle_ok(c)) {
+			pr_debug("dns: server closed the idle TCP connection; reconnecting\n");
+			tcp_close(c);
+			c->st.reconnects++;
+			reused = false;
+		}
+		if (c->tcp_fd < 0 && (err = tcp_connect(c)))
+			return err;
+		c->st.tcp_sent++;
+		err = tcp_send_recv(c, msg, len, deadline, rlen, &got_any);
+		if (!err)
+			return 0;
+		tcp_close(c);
+		if (!reused || got_any ||
+		    (err != -ECONNRESET && err != -EPIPE && err != -ENOTCONN))
+			return err;
+		pr_debug("dns: server closed the TCP connection before answering; reconnecting once\n");
+		c->st.reconnects++;
+	}
+	return -ECONNRESET;
 }
 
 /* Does @resp answer @req? Same opcode and, when present, the same question. */
@@ -262,15 +331,21 @@ static bool question_matches(const struct dns_msg *req, const struct dns_msg *re
 	return true;
 }
 
+#define JUDGE_IGNORED 1
+#define JUDGE_NO_EDNS 2
+
 /*
- * Judge one reply. Returns 1 to keep waiting (reply ignored, *soft set to
- * why), 0 with *resp set for a verified reply, or a final error.
+ * Judge one reply. Returns JUDGE_IGNORED to keep waiting (reply ignored,
+ * *soft set to why), JUDGE_NO_EDNS when the server answered our OPT
+ * (@opt_sent) with FORMERR and no OPT of its own, 0 with *resp set for a
+ * verified reply, or a final error.
  */
 static int judge(struct dns_client *c, const struct dns_msg *req, uint16_t id, size_t rlen,
-		 const uint8_t *mac, size_t maclen, struct dns_msg **resp, int *soft)
+		 const uint8_t *mac, size_t maclen, bool opt_sent, struct dns_msg **resp, int *soft)
 {
+	struct dns_opt opt;
 	struct dns_msg *m;
-	int err;
+	int err, operr;
 
 	err = dns_msg__parse(c->in, rlen, &m);
 	if (err) {
@@ -291,8 +366,23 @@ static int judge(struct dns_client *c, const struct dns_msg *req, uint16_t id, s
 		*soft = -DNS_E_QUESTION_MISMATCH;
 		goto ignore;
 	}
+	operr = dns_msg__opt(m, &opt);
+	if (operr == -DNS_E_OPT_FORMAT) {
+		*soft = operr;
+		goto ignore;
+	}
 	c->last_tsig_error = m->has_tsig ? m->tsig.error : 0;
-	c->last_rcode = dns_msg_rcode(m);
+	c->last_rcode = dns_msg__rcode(m);
+	/*
+	 * RFC 6891 7: a server that does not know EDNS answers FORMERR without
+	 * an OPT; the message goes again without one. Checked before TSIG: such
+	 * a server may not sign that FORMERR, and all a forged one achieves is
+	 * a message without EDNS, whose answer must still verify.
+	 */
+	if (opt_sent && operr == -ENOENT && dns_msg_rcode(m) == DNS_RCODE_FORMERR) {
+		dns_msg__free(m);
+		return JUDGE_NO_EDNS;
+	}
 	if (c->has_key) {
 		err = dns_tsig_verify(m, c->in, rlen, &c->key, tsig_now(c), mac, maclen);
 		if (err) {
@@ -313,6 +403,11 @@ static int judge(struct dns_client *c, const struct dns_msg *req, uint16_t id, s
 			goto ignore;
 		}
 	}
+	if (!operr) {
+		c->st.edns_replies++;
+		/* RFC 6891 6.2.5: values below 512 are treated as 512 */
+		c->srv_udp = opt.udp_size < DNS_UDP_MAX ? DNS_UDP_MAX : opt.udp_size;
+	}
 	*resp = m;
 	return 0;
 ignore:
@@ -321,15 +416,48 @@ ignore:
 	return 1;
 }
 
+static bool has_opt(const struct dns_msg *m)
+{
+	for (int i = 0; i < m->n[DNS_SEC_AR]; i++)
+		if (m->rr[DNS_SEC_AR][i].type == DNS_T_OPT)
+			return true;
+	return false;
+}
+
+/* Render @req into c->out without its OPT records and without a TSIG. */
+static int render_without_opt(struct dns_client *c, const struct dns_msg *req, size_t *len)
+{
+	struct dns_msg tmp = *req;
+	struct dns_rr *ar = NULL;
+	int err;
+
+	tmp.has_tsig = false;
+	if (req->n[DNS_SEC_AR]) {
+		ar = calloc(req->n[DNS_SEC_AR], sizeof(*ar));
+		if (!ar)
+			return -ENOMEM;
+		tmp.n[DNS_SEC_AR] = 0;
+		for (int i = 0; i < req->n[DNS_SEC_AR]; i++)
+			if (req->rr[DNS_SEC_AR][i].type != DNS_T_OPT)
+				ar[tmp.n[DNS_SEC_AR]++] = req->rr[DNS_SEC_AR][i];
+		tmp.rr[DNS_SEC_AR] = ar;
+	}
+	err = dns_msg__render(&tmp, c->out, sizeof(c->out), len);
+	free(ar);
+	return err;
+}
+
 /*
  * Send the @base_len bytes in c->out (unsigned, any ID) and wait for the
  * reply that answers @req, the parsed form of those bytes used for matching.
+ * @add_opt: append our OPT (when the client still uses EDNS).
  */
-static int exchange(struct dns_client *c, const struct dns_msg *req, size_t base_len,
+static int exchange(struct dns_client *c, const struct dns_msg *req, size_t base_len, bool add_opt,
 		    struct dns_msg **resp)
 {
 	uint8_t mac[DNS_TSIG_MAC_MAX], hdr[DNS_HDR_LEN];
 	size_t len, maclen = 0, rlen = 0;
+	bool req_opt = has_opt(req), again = false;
 	uint16_t id;
 	int err, soft = -ETIMEDOUT;
 
@@ -345,13 +473,20 @@ static int exchange(struct dns_client *c, const struct dns_msg *req, size_t base
 
 	for (int attempt = 0; attempt <= c->retries; attempt++) {
 		int64_t deadline = now_ms() + ((int64_t)c->timeout_ms << attempt);
-		bool tcp = c->tcp_only;
+		bool tcp = c->tcp_only, opt = add_opt && c->edns && !req_opt;
+		bool opt_sent = opt || (req_opt && c->edns);
+		size_t udp_max = DNS_UDP_MAX;
+		int j = 0;
 
-		if (attempt)
+		/* the EDNS fallback sends again within the same try */
+		if (attempt && !again)
 			c->st.retries++;
+		again = false;
 		len = base_len;
 		/* signing bumped ARCOUNT: start again from the unsigned header */
 		memcpy(c->out, hdr, DNS_HDR_LEN);
+		if (opt && (err = dns_opt_append(c->out, &len, sizeof(c->out), DNS_EDNS_UDP)))
+			return err;
 		/* Re-sign every try: the time signed must be fresh. */
 		if (c->has_key) {
 			err = dns_tsig_sign(c->out, &len, sizeof(c->out), &c->key, tsig_now(c),
@@ -359,7 +494,12 @@ static int exchange(struct dns_client *c, const struct dns_msg *req, size_t base
 			if (err)
 				return err;
 		}
-		if (len > DNS_UDP_MAX)
+		if (opt_sent)
+			c->st.edns_sent++;
+		/* a server that has shown its EDNS payload size takes that much over UDP */
+		if (opt_sent && c->srv_udp)
+			udp_max = c->srv_udp < DNS_EDNS_UDP ? c->srv_udp : DNS_EDNS_UDP;
+		if (len > udp_max)
 			tcp = true;
 		if (!tcp) {
 			if ((err = udp_open(c)))
@@ -375,7 +515,6 @@ static int exchange(struct dns_client *c, const struct dns_msg *req, size_t base
 			c->st.udp_sent++;
 			for (;;) {
 				ssize_t r;
-				int j;
 
 				if ((err = wait_fd(c->udp_fd, POLLIN, deadline)))
 					break;
@@ -388,13 +527,13 @@ static int exchange(struct dns_client *c, const struct dns_msg *req, size_t base
 					break;
 				}
 				rlen = (size_t)r;
-				j = judge(c, req, id, rlen, mac, maclen, resp, &soft);
-				if (j < 0)
-					return j;
-				if (j == 1)
+				j = judge(c, req, id, rlen, mac, maclen, opt_sent, resp, &soft);
+				if (j < 0 || j == JUDGE_NO_EDNS)
+					break;
+				if (j == JUDGE_IGNORED)
 					continue;
 				if (!((*resp)->flags & DNS_F_TC))
-					return dns_err_from_rcode(dns_msg_rcode(*resp));
+					return dns_err_from_reply(*resp);
 				/* truncated: ask again over TCP, same try */
 				dns_msg__free(*resp);
 				*resp = NULL;
@@ -403,28 +542,50 @@ static int exchange(struct dns_client *c, const struct dns_msg *req, size_t base
 				err = 0;
 				break;
 			}
-			if (!tcp) {
+			if (j < 0 && err == 0)
+				return j;
+			if (!tcp && j != JUDGE_NO_EDNS) {
 				if (err != -ETIMEDOUT)
 					soft = err;
 				continue;
 			}
 		}
-		err = tcp_exchange(c, c->out, len, deadline, &rlen);
-		if (err) {
-			soft = err;
+		if (tcp) {
+			err = tcp_exchange(c, c->out, len, deadline, &rlen);
+			if (err) {
+				soft = err;
+				continue;
+			}
+			j = judge(c, req, id, rlen, mac, maclen, opt_sent, resp, &soft);
+			if (j)
+				/* the stream answered with something else: do not trust it further */
+				tcp_close(c);
+			if (j < 0)
+				return j;
+			if (j == JUDGE_IGNORED) /* over TCP there is no second reply to wait for */
+				continue;
+		}
+		if (j == JUDGE_NO_EDNS) {
+			pr_info("dns: server answered FORMERR to EDNS(0); sending again without it\n");
+			c->edns = false;
+			c->st.edns_fallbacks++;
+			if (req_opt) {
+				if ((err = render_without_opt(c, req, &base_len)))
+					return err;
+				c->out[0] = (uint8_t)(id >> 8);
+				c->out[1] = (uint8_t)id;
+				memcpy(hdr, c->out, DNS_HDR_LEN);
+			}
+			again = true;
+			attempt--;
 			continue;
 		}
-		err = judge(c, req, id, rlen, mac, maclen, resp, &soft);
-		if (err < 0)
-			return err;
-		if (err == 1) /* over TCP there is no second reply to wait for */
-			continue;
 		if ((*resp)->flags & DNS_F_TC) {
 			dns_msg__free(*resp);
 			*resp = NULL;
 			return -DNS_E_TC_OVER_TCP;
 		}
-		return dns_err_from_rcode(dns_msg_rcode(*resp));
+		return dns_err_from_reply(*resp);
 	}
 	return soft;
 }
@@ -440,7 +601,7 @@ int dns_client__send(struct dns_client *c, const struct dns_msg *req, struct dns
 	err = dns_msg__render(req, c->out, sizeof(c->out), &len);
 	if (err)
 		return err;
-	return exchange(c, req, len, resp);
+	return exchange(c, req, len, true, resp);
 }
 
 int dns_client__send_wire(struct dns_client *c, const uint8_t *wire, size_t len,
@@ -468,7 +629,7 @@ int dns_client__send_wire(struct dns_client *c, const uint8_t *wire, size_t len,
 			return -ENOMEM;
 	}
 	memcpy(c->out, wire, len);
-	err = exchange(c, req, len, resp);
+	err = exchange(c, req, len, false, resp);
 	dns_msg__free(req);
 	return err;
 }

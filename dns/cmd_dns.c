@@ -48,7 +48,8 @@ static void usage(FILE *f)
 		"  --ttl SECONDS         TTL of steered records (default 30)\n"
 		"  --timeout MS          first try's timeout, doubled per retry (default 1000)\n"
 		"  --retries N           retries after the first try (default 2)\n"
-		"  --tcp                 use TCP only\n"
+		"  --tcp                 use TCP only (one connection for all messages)\n"
+		"  --no-edns             send no EDNS(0) OPT record\n"
 		"  --fudge SECONDS       TSIG fudge (default 300)\n"
 		"  --time-offset SECONDS add to our clock when signing (testing)\n"
 		"  --no-split            update: put every op in the first --zone (testing NOTZONE)\n"
@@ -131,7 +132,8 @@ static int parse_opts(struct opts *o, int *argc, char ***argv)
 		{ "retries", required_argument, NULL, 'r' }, { "tcp", no_argument, NULL, 'c' },
 		{ "fudge", required_argument, NULL, 'F' },   { "time-offset", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' }, { "no-split", no_argument, NULL, 'N' },
-		{ "no-flag", no_argument, NULL, 'n' },	     { "help", no_argument, NULL, 'h' },
+		{ "no-flag", no_argument, NULL, 'n' },
+		{ "no-edns", no_argument, NULL, 'E' },	     { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c, err;
@@ -206,6 +208,9 @@ static int parse_opts(struct opts *o, int *argc, char ***argv)
 			break;
 		case 'n':
 			o->no_flag = true;
+			break;
+		case 'E':
+			o->co.no_edns = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -548,8 +553,9 @@ static int cmd_query(struct dns_client *c, int argc, char **argv)
 		return 1;
 	}
 	if (cli_json) {
-		printf("{\"ok\":%s,\"code\":%d,\"rcode\":\"%s\",\"message\":", err ? "false" : "true",
-		       err, dns_rcode_name(dns_msg_rcode(r), b));
+		printf("{\"ok\":%s,\"code\":%d,\"rcode\":\"%s\",\"transport\":\"%s\",\"message\":",
+		       err ? "false" : "true", err, dns_rcode_name(dns_msg__rcode(r), b),
+		       dns_client__stats(c)->tcp_sent ? "tcp" : "udp");
 		json_str(err ? dns_strerror(err) : "answered");
 		printf(",\"answer\":[");
 	}

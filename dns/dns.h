@@ -58,6 +58,9 @@ enum dns_err {
 	DNS_E_VERIFY,	   /* read-your-write: server does not show what we wrote */
 	DNS_E_FLAG_FORMAT, /* mirroring flag TXT not key=value fields */
 	DNS_E_CONFIG,	   /* configuration file error; the message names file and line */
+	/* EDNS(0) (added after the codes above, which keep their numbers). */
+	DNS_E_OPT_FORMAT,  /* reply's OPT: two of them, not root-owned, options overrun */
+	DNS_E_EDNS_BADVERS, /* server does not support EDNS version 0 (BADVERS) */
 	DNS_E_MAX,
 };
 
@@ -203,6 +206,41 @@ int dns_msg__parse(const uint8_t *buf, size_t len, struct dns_msg **out);
 int dns_msg__render(const struct dns_msg *m, uint8_t *buf, size_t cap, size_t *len);
 bool dns_msg__equal(const struct dns_msg *a, const struct dns_msg *b);
 
+/* ---- EDNS(0) (RFC 6891) ---------------------------------------------------- */
+
+/*
+ * The UDP payload size presage advertises and, once a server has shown its
+ * own in an OPT, the most it sends over UDP: 1232 fits a 1280-byte IPv6 MTU
+ * without fragmentation (DNS Flag Day 2020).
+ */
+#define DNS_EDNS_UDP 1232
+#define DNS_OPT_LEN 11 /* an OPT RR without options */
+
+struct dns_opt {
+	uint16_t udp_size; /* requestor's/responder's UDP payload size (CLASS) */
+	uint8_t ext_rcode; /* upper 8 bits of the 12-bit RCODE */
+	uint8_t version;
+	uint16_t flags; /* DO and Z */
+	uint16_t rdlen; /* bytes of options */
+};
+
+/*
+ * The OPT of a parsed message: 0, -ENOENT when there is none, or
+ * -DNS_E_OPT_FORMAT when there is more than one, one outside the additional
+ * section or not owned by the root, or options that overrun its RDATA.
+ */
+int dns_msg__opt(const struct dns_msg *m, struct dns_opt *o);
+/* Append an OPT RR (version 0, no options) to the message in buf[0..*len); bumps ARCOUNT. */
+int dns_opt_append(uint8_t *buf, size_t *len, size_t cap, uint16_t udp_size);
+/*
+ * The code for a reply: its 12-bit RCODE (header + OPT's extended bits)
+ * through dns_err_from_rcode(), except BADVERS (16 from an OPT, which is not
+ * TSIG's BADSIG) as -DNS_E_EDNS_BADVERS. A malformed OPT counts as none.
+ */
+int dns_err_from_reply(const struct dns_msg *m);
+/* The 12-bit RCODE of a reply (header RCODE when it has no valid OPT). */
+int dns_msg__rcode(const struct dns_msg *m);
+
 /* RDATA in presentation form, for the types presage uses. */
 int dns_rdata_from_text(int type, const char *text, uint8_t *buf, size_t cap, uint16_t *len);
 int dns_rdata_to_text(int type, const uint8_t *rd, uint16_t len, char *buf, size_t cap);
@@ -304,10 +342,25 @@ struct dns_client_opts {
 	int64_t time_offset; /* seconds added to our clock (tests of BADTIME) */
 	uint16_t fudge;	    /* 0: 300 */
 	bool tcp_only;
+	bool no_edns; /* send no OPT (default: EDNS(0), UDP payload DNS_EDNS_UDP) */
 };
 
 struct dns_client_stats {
 	unsigned udp_sent, tcp_sent, retries, tc_fallbacks, ignored; /* ignored: wrong ID/MAC */
+	/*
+	 * TCP connections opened. One connection is kept open across messages
+	 * (RFC 7766): connects stays 1 for any number of TCP messages unless the
+	 * server closes it; reconnects counts the times it had (the message then
+	 * went on a new connection).
+	 */
+	unsigned connects, reconnects;
+	/*
+	 * EDNS: messages sent with an OPT, verified replies that carried one
+	 * (the server saw ours: RFC 6891 7 forbids an OPT in a reply otherwise),
+	 * and the times a server answered FORMERR without an OPT, after which the
+	 * message went again without EDNS, as does every later message.
+	 */
+	unsigned edns_sent, edns_replies, edns_fallbacks;
 };
 
 struct dns_client;
@@ -315,16 +368,21 @@ struct dns_client *dns_client__new(const struct dns_client_opts *o);
 void dns_client__free(struct dns_client *c);
 /*
  * Send @req (signed when the client has a key), wait for the matching,
- * verified reply. Uses TCP when the message exceeds 512 bytes or the reply
- * is truncated. Retries with back-off on timeout. Returns 0 for NOERROR,
+ * verified reply. Adds an EDNS(0) OPT (unless opts.no_edns, or after a
+ * server answered FORMERR to one). Uses TCP when the message exceeds 512
+ * bytes (up to 1232 once the server has shown EDNS support) or the reply is
+ * truncated, and keeps that connection for the next messages. Retries with
+ * back-off on timeout. Returns 0 for NOERROR,
  * the RCODE's code otherwise (the reply is still in *resp for the caller to
  * look at), or a transport/verification code with *resp NULL.
  */
 int dns_client__send(struct dns_client *c, const struct dns_msg *req, struct dns_msg **resp);
 /*
  * TESTING ONLY: send @len bytes exactly as given (only the ID is replaced,
- * and a TSIG appended when the client has a key), so tests can make a real
- * server answer FORMERR or NOTIMP. Everything else goes through
+ * and a TSIG appended when the client has a key; no OPT is added), so tests
+ * can make a real server answer FORMERR or NOTIMP. If the bytes parse and
+ * carry OPT records and the server answers FORMERR without an OPT, they are
+ * sent again rendered without their OPTs (the EDNS fallback). Everything else goes through
  * dns_client__send(), which only sends what dns_msg__render() produced.
  * Bytes that do not parse are matched to replies by ID and opcode only.
  */

@@ -16,6 +16,25 @@ int dns_err_from_rcode(int rcode)
 	return -(DNS_E_RCODE_BASE + rcode);
 }
 
+int dns_msg__rcode(const struct dns_msg *m)
+{
+	struct dns_opt o;
+
+	if (dns_msg__opt(m, &o))
+		return dns_msg_rcode(m);
+	return o.ext_rcode << 4 | dns_msg_rcode(m);
+}
+
+int dns_err_from_reply(const struct dns_msg *m)
+{
+	struct dns_opt o;
+
+	/* 16 is BADVERS in an OPT (RFC 6891) but BADSIG in a TSIG (RFC 8945) */
+	if (!dns_msg__opt(m, &o) && dns_msg__rcode(m) == 16)
+		return -DNS_E_EDNS_BADVERS;
+	return dns_err_from_rcode(dns_msg__rcode(m));
+}
+
 int dns_err_rcode(int err)
 {
 	if (err <= -DNS_E_RCODE_BASE && err > -(DNS_E_RCODE_BASE + 4096))
@@ -147,6 +166,10 @@ const char *dns_strerror(int err)
 		return "read-your-write check failed: the server does not show what we wrote";
 	case DNS_E_FLAG_FORMAT:
 		return "mirroring flag TXT record is not a list of key=value strings";
+	case DNS_E_OPT_FORMAT:
+		return "malformed EDNS OPT record in a reply (more than one, not owned by the root, or options past its end)";
+	case DNS_E_EDNS_BADVERS:
+		return "server says BADVERS: it does not support EDNS version 0 (retry with --no-edns)";
 	case DNS_E_CONFIG:
 		return "DNS configuration file is not valid (the parser's message names the file and line)";
 	}

@@ -3,7 +3,7 @@
 # libFuzzer targets (make fuzz-dns) and their seed-corpus replay.
 
 DNS_LIB_SRCS := dns/errors.c dns/name.c dns/wire.c dns/rdata.c dns/tsig.c dns/key.c \
-	dns/update.c dns/client.c dns/steer.c dns/config.c
+	dns/update.c dns/client.c dns/steer.c dns/config.c dns/edns.c
 DNS_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DNS_LIB_SRCS))
 DNS_LIBS := -lcrypto -lpthread
 
@@ -62,3 +62,10 @@ $(BUILD)/dns/dns-raw: $(BUILD)/dns/raw_dns.o $(BUILD)/libpresage-dns.a $(BUILD)/
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
 TEST_BINS += $(BUILD)/dns/dns-raw
+
+# Test tool: N updates through one client, its counters as JSON (TCP
+# connection reuse, EDNS fallback) for tests/t-dns-{bind,knot}.sh.
+$(BUILD)/dns/dns-seq: $(BUILD)/dns/seq_dns.o $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
+TEST_BINS += $(BUILD)/dns/dns-seq

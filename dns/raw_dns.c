@@ -16,6 +16,9 @@
  *   two-zones       UPDATE with two RRs in the zone section (3.1.1: FORMERR)
  *   zone-type-a     UPDATE whose zone section has type A, not SOA (3.1.1)
  *   garbage         ANCOUNT says one record more than the message holds
+ *   two-opt         QUERY ZONE SOA with two OPT records (RFC 6891 6.1.1:
+ *                   FORMERR without an OPT), to exercise the EDNS fallback:
+ *                   the client sends it again without its OPTs
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,7 +41,7 @@ static void json_str(const char *s)
 static int usage(void)
 {
 	fprintf(stderr, "usage: dns-raw ADDR PORT KEYFILE|- ZONE opcode=N|prereq-ttl|two-zones|"
-			"zone-type-a|garbage\n");
+			"zone-type-a|garbage|two-opt\n");
 	return 2;
 }
 
@@ -69,6 +72,13 @@ static int build(const char *kase, const struct dns_name *zone, uint8_t *buf, si
 		m = dns_msg__new(0, DNS_OP_UPDATE);
 		if (m)
 			err = dns_msg__add_rr(m, DNS_SEC_ZONE, zone, DNS_T_A, DNS_C_IN, 0, NULL, 0);
+	} else if (!strcmp(kase, "two-opt")) {
+		static const struct dns_name root = { .len = 1 };
+
+		m = dns_msg__new(0, DNS_OP_QUERY);
+		err = m ? dns_msg__add_rr(m, DNS_SEC_QD, zone, DNS_T_SOA, DNS_C_IN, 0, NULL, 0) : -ENOMEM;
+		for (int i = 0; i < 2 && !err; i++)
+			err = dns_msg__add_rr(m, DNS_SEC_AR, &root, DNS_T_OPT, DNS_EDNS_UDP, 0, NULL, 0);
 	} else if (!strcmp(kase, "garbage")) {
 		m = dns_update__new(0, zone);
 		err = m ? 0 : -ENOMEM;
@@ -121,7 +131,9 @@ int main(int argc, char **argv)
 	json_str(rc >= 0 ? dns_rcode_name(rc, b) : "NONE");
 	printf(",\"tsig_error\":");
 	json_str(te ? dns_rcode_name(te, b) : "NONE");
-	printf(",\"signed\":%s,\"message\":", resp && resp->has_tsig ? "true" : "false");
+	printf(",\"signed\":%s,\"edns_sent\":%u,\"edns_fallbacks\":%u,\"answers\":%d,\"message\":",
+	       resp && resp->has_tsig ? "true" : "false", dns_client__stats(c)->edns_sent,
+	       dns_client__stats(c)->edns_fallbacks, resp ? resp->n[DNS_SEC_AN] : 0);
 	json_str(err ? dns_strerror(err) : "NOERROR");
 	printf("}\n");
 	dns_msg__free(resp);

@@ -13,6 +13,13 @@ tsig-keygen -a hmac-sha256 unknown-key >"$T/kunk.key"
 # a key the server knows, with update rights only on nokey.test
 tsig-keygen -a hmac-sha256 other-key >"$T/kother.key"
 for a in sha1 sha224 sha384 sha512; do tsig-keygen -a hmac-$a key-$a >"$T/k-$a.key"; done
+# BIND's statistics channel (its own count of EDNS requests), on a free port
+# of 19500-19599
+STATS_PORT=
+for p in $(shuf -i 19500-19599); do
+	ss -Hltn "sport = :$p" | grep -q . || { STATS_PORT=$p; break; }
+done
+[ -n "$STATS_PORT" ] || { echo "FAIL: bind: no free port in 19500-19599 for the statistics channel"; exit 1; }
 write_zone example.test
 write_zone other.test
 write_zone nokey.test
@@ -32,8 +39,10 @@ options {
 	recursion no;
 	notify no;
 	dnssec-validation no;
+	tcp-idle-timeout 10; // 1 s (units of 100 ms): the TCP reconnect test outlasts it
 };
 controls { };
+statistics-channels { inet 127.0.0.1 port $STATS_PORT allow { 127.0.0.1; }; };
 include "$T/k.key";
 include "$T/k-sha1.key"; include "$T/k-sha224.key"; include "$T/k-sha384.key"; include "$T/k-sha512.key";
 zone "example.test" { type primary; file "$T/example.test.zone";
@@ -55,6 +64,15 @@ pass "named up on 127.0.0.1#$PORT"
 run_scenarios "$T/k.key" "$T/kbad.key" "$T/kunk.key"
 
 run_error_common "$T/k.key"
+
+srv_edns_requests() {
+	python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:$STATS_PORT/json/v1/server'))['nsstats'].get('ReqEdns0', 0))"
+}
+EDNS_UPDATE_REPLIES=1 run_edns "$T/k.key"
+
+# one line per update: "client @0x... 127.0.0.1#PORT/key presage-key: updating zone ..."
+SRV_LOG=$T/named.log SRV_UPD_RE='127\.0\.0\.1#[0-9]*/key presage-key: updating zone' \
+	run_tcp_reuse "$T/k.key" 2500
 
 # REFUSED: the key is known but the zone's policy does not grant it, or the
 # zone takes no updates at all

@@ -25,14 +25,21 @@ cat >"$T/knot.conf" <<EOF2
 server:
     rundir: "$T"
     listen: 127.0.0.1@$PORT
+    # the TCP reconnect test outlasts it (Knot sweeps idle clients every few s)
+    tcp-idle-timeout: 1s
 database:
     storage: "$T/db"
 log:
   - target: stderr
-    any: info
+    # debug: ACL lines name each update's client port (TCP reuse test)
+    any: debug
 include: "$T/k.yaml"
 include: "$T/k-sha512.yaml"
 include: "$T/kother.yaml"
+# counts requests with an OPT (EDNS test)
+mod-stats:
+  - id: stats
+    edns-presence: on
 acl:
   - id: upd
     key: [presage-key, key-sha512]
@@ -46,6 +53,7 @@ template:
     file: "%s.zone"
     zonefile-sync: -1
     journal-content: changes
+    global-module: mod-stats/stats
 zone:
   - domain: example.test
     acl: upd
@@ -71,6 +79,15 @@ pass "knotd up on 127.0.0.1@$PORT"
 run_scenarios "$T/k.yaml" "$T/kbad.yaml" "$T/kunk.yaml"
 
 run_error_common "$T/k.yaml"
+
+srv_edns_requests() {
+	knotc -c "$T/knot.conf" stats mod-stats.edns-presence 2>/dev/null | sed -n 's/.*\[request\] = //p' | grep . || echo 0
+}
+EDNS_UPDATE_REPLIES=0 run_edns "$T/k.yaml"
+
+# debug: "ACL, allowed, action update, remote 127.0.0.1@PORT, key ..."
+SRV_LOG=$T/knotd.log SRV_UPD_RE='action update, remote 127\.0\.0\.1@[0-9]*' \
+	run_tcp_reuse "$T/k.yaml" 4500
 
 # Knot answers an ACL denial with NOTAUTH + TSIG error BADKEY, never REFUSED
 # (knot/nameserver/process_query.c, process_query_acl_check).

@@ -491,6 +491,93 @@ static void test_flag(void)
 	ASSERT_EQ(dns_flag_decode(rd, 6, out, 4, &n), -DNS_E_FLAG_FORMAT, "string without =");
 }
 
+/* A reply header (QR, RCODE @rc, one question, @ar additional) for "a." SOA, then @tail. */
+static size_t opt_reply(uint8_t *b, int rc, int an, int ar, const uint8_t *tail, size_t tl)
+{
+	static const uint8_t q[] = { 1, 'a', 0, 0, 6, 0, 1 };
+	uint8_t h[12] = { 0x12, 0x34, 0x80, (uint8_t)rc, 0, 1, 0, (uint8_t)an, 0, 0, 0, (uint8_t)ar };
+
+	memcpy(b, h, 12);
+	memcpy(b + 12, q, sizeof(q));
+	memcpy(b + 12 + sizeof(q), tail, tl);
+	return 12 + sizeof(q) + tl;
+}
+
+static void test_edns_opt(void)
+{
+	/* OPT: root, type 41, class (UDP size), TTL (ext rcode, version, flags), rdlen, options */
+#define OPT(ext, rdl) 0, 0, 41, 0x04, 0xd0, (ext), 0, 0x80, 0, 0, (rdl)
+	static const uint8_t good[] = { OPT(0, 0) };
+	static const uint8_t badvers[] = { OPT(1, 0) };
+	static const uint8_t ext_refused[] = { OPT(2, 0) }; /* 2 << 4 | 5 = 37 */
+	static const uint8_t two[] = { OPT(0, 0), OPT(0, 0) };
+	static const uint8_t nonroot[] = { 1, 'x', 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t overrun[] = { OPT(0, 6), 0, 10, 0, 5, 'a', 'b' };
+	static const uint8_t short_opt[] = { OPT(0, 3), 0, 10, 0 };
+	static const uint8_t with_cookie[] = { OPT(0, 12), 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const struct {
+		const char *what;
+		const uint8_t *rr;
+		size_t len;
+		int rc, an, ar, want_opt, want_err;
+	} t[] = {
+		{ "no OPT", NULL, 0, 0, 0, 0, -ENOENT, 0 },
+		{ "OPT, NOERROR", good, sizeof(good), 0, 0, 1, 0, 0 },
+		{ "OPT with a cookie option", with_cookie, sizeof(with_cookie), 0, 0, 1, 0, 0 },
+		{ "BADVERS (16 from OPT, not BADSIG)", badvers, sizeof(badvers), 0, 0, 1, 0,
+		  -DNS_E_EDNS_BADVERS },
+		{ "extended RCODE 37", ext_refused, sizeof(ext_refused), 5, 0, 1, 0,
+		  -(DNS_E_RCODE_BASE + 37) },
+		{ "two OPTs", two, sizeof(two), 0, 0, 2, -DNS_E_OPT_FORMAT, 0 },
+		{ "OPT in the answer section", good, sizeof(good), 0, 1, 0, -DNS_E_OPT_FORMAT, 0 },
+		{ "OPT not owned by the root", nonroot, sizeof(nonroot), 0, 0, 1, -DNS_E_OPT_FORMAT, 0 },
+		{ "option length past the RDATA", overrun, sizeof(overrun), 0, 0, 1, -DNS_E_OPT_FORMAT,
+		  0 },
+		{ "option header cut short", short_opt, sizeof(short_opt), 0, 0, 1, -DNS_E_OPT_FORMAT,
+		  0 },
+	};
+#undef OPT
+	uint8_t b[128], out[128];
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct dns_msg *m = NULL;
+		struct dns_opt o;
+		int err;
+
+		len = opt_reply(b, t[i].rc, t[i].an, t[i].ar, t[i].rr, t[i].len);
+		err = dns_msg__parse(b, len, &m);
+		ASSERT_EQ(err, 0, t[i].what);
+		if (err)
+			continue;
+		ASSERT_EQ(dns_msg__opt(m, &o), t[i].want_opt, t[i].what);
+		if (t[i].want_opt == 0) {
+			ASSERT_EQ(o.udp_size, 1232, t[i].what);
+			ASSERT_EQ(o.flags, 0x8000, t[i].what); /* DO */
+			ASSERT_EQ(dns_err_from_reply(m), t[i].want_err, t[i].what);
+		}
+		dns_msg__free(m);
+	}
+	/* what we append: 11 bytes, ARCOUNT + 1, and it parses back as a valid OPT */
+	len = opt_reply(out, 0, 0, 0, NULL, 0);
+	out[2] = 0; /* a query */
+	ASSERT_EQ(dns_opt_append(out, &len, sizeof(out), DNS_EDNS_UDP), 0, "append");
+	{
+		struct dns_msg *m = NULL;
+		struct dns_opt o = { 0 };
+
+		ASSERT_EQ(dns_msg__parse(out, len, &m), 0, "appended OPT parses");
+		ASSERT_EQ(m ? m->n[DNS_SEC_AR] : 0, 1, "ARCOUNT");
+		ASSERT_EQ(m ? dns_msg__opt(m, &o) : -1, 0, "appended OPT valid");
+		ASSERT_EQ(o.udp_size, DNS_EDNS_UDP, "advertised size");
+		ASSERT_EQ(o.version, 0, "version 0");
+		dns_msg__free(m);
+	}
+	ASSERT_EQ(dns_opt_append(out, &len, len + 5, DNS_EDNS_UDP), -DNS_E_TOO_BIG, "no room");
+	ASSERT_EQ(dns_opt_append(out, &(size_t){ 5 }, sizeof(out), DNS_EDNS_UDP),
+		  -DNS_E_SHORT_HEADER, "no header");
+}
+
 static void test_errors_distinct(void)
 {
 	static const int rcodes[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 17, 18, 22 };
@@ -522,6 +609,7 @@ int main(void)
 	RUN(test_tsig);
 	RUN(test_keyfiles);
 	RUN(test_flag);
+	RUN(test_edns_opt);
 	RUN(test_errors_distinct);
 	test_malformed_table();
 	return harness_exit();
