@@ -35,7 +35,7 @@ info() { echo "# $*"; }
 
 cleanup() {
 	if [ "$FAILED" != 0 ]; then
-		for f in cmmd.log agent-a.log agent-b.log named.log; do
+		for f in cmmd.log agent-a.log agent-b.log named.log mirrord-a.log mirrord-b.log; do
 			[ -s "$T/$f" ] && { echo "# --- last lines of $f:"; tail -n 25 "$T/$f" | sed 's/^/#   /'; }
 		done
 	fi
@@ -73,8 +73,11 @@ for x in a b; do
 	for l in "$NS_CTL:ctl-$x" "$ns:mgmt" "$ns:ic0" "$NS_NET:up-$x"; do
 		ip -n "${l%%:*}" link set "${l#*:}" up
 	done
+	# POP to POP (mirror pulls) through the controller's namespace
+	ip -n "$ns" route add 10.211.0.0/16 via 10.211.$i.1
 	i=$((i + 1))
 done
+ip netns exec "$NS_CTL" sysctl -qw net.ipv4.ip_forward=1
 
 # ---- certificates: one CA; agents' server certs, the controller's client cert
 cert() { # name cn [issuer]
@@ -91,6 +94,25 @@ cert ca presage-test-ca
 cert agent-a popA ca
 cert agent-b popB ca
 cert controller controller ca
+openssl genpkey -algorithm ed25519 -out "$T/order.key" 2>/dev/null
+openssl pkey -in "$T/order.key" -pubout -out "$T/order.pub" 2>/dev/null
+
+# ---- content agents (presage-mirrord run) in each POP; B holds a newer b.bin
+printf 'host www.cdn.test regions eu\nhost www2.cdn.test regions eu\n' >"$T/policy"
+mkdir -p "$T/store-a/www.cdn.test" "$T/store-b/www.cdn.test"
+for f in a b c; do head -c 200000 /dev/urandom >"$T/store-a/www.cdn.test/$f.bin"; done
+cp "$T/store-a/www.cdn.test/"* "$T/store-b/www.cdn.test/"
+head -c 150000 /dev/urandom >"$T/store-b/www.cdn.test/b.bin"
+tree_sums() { (cd "$1" && find . -path ./.presage -prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum); }
+i=1
+for x in a b; do
+	X=$(echo $x | tr a-z A-Z)
+	ip netns exec "$P-p$x" "$BUILD/presage-mirrord" run --listen 10.211.$i.2:1911$i --region eu \
+		--policy "$T/policy" --root "$T/store-$x" --pop pop$X --cert "$T/agent-$x.crt" \
+		--key "$T/agent-$x.key" --ca "$T/ca.crt" --order-pub "$T/order.pub" >"$T/mirrord-$x.log" 2>&1 &
+	PIDS+=($!)
+	i=$((i + 1))
+done
 
 # ---- agents
 i=1
@@ -167,6 +189,7 @@ stale-after 3s
 tls-ca $T/ca.crt
 tls-cert $T/controller.crt
 tls-key $T/controller.key
+order-key $T/order.key
 pfa {
 	enter 0.6
 	exit 0.3
@@ -184,11 +207,13 @@ dns {
 }
 pop popA {
 	agent 10.211.1.2:19101
+	mirror 10.211.1.2:19111
 	region eu
 	address 198.18.1.80
 }
 pop popB {
 	agent 10.211.2.2:19102
+	mirror 10.211.2.2:19112
 	region eu
 	address 198.18.2.80
 }
@@ -306,6 +331,10 @@ assert [x['action'] for x in e] == ['dns-steer', 'primary-off'], e
 assert all(x['status'] == 'done' and x['to_state'] == 'FAILED_OVER' for x in e), e
 assert 'popA failed: all 1 interconnects down' in e[0]['reason'], e[0]['reason']" &&
 	pass "journal: dns-steer and primary-off done, reason with the numbers" || fail "journal: $(api /v1/events)"
+flagfile=$T/store-a/.presage/notprimary/www.cdn.test
+[ "$(cat "$flagfile" 2>/dev/null)" = not-primary ] &&
+	pass "popA's mirrord: www.cdn.test not primary (signed flag command)" ||
+	fail "popA primary flag: $(cat "$flagfile" 2>&1); $(tail -3 "$T/mirrord-a.log")"
 s1=$(serial)
 [ "$s1" -gt "$s0" ] && pass "one UPDATE (serial $s0 -> $s1)" || fail "serial $s0 -> $s1"
 api /v1/dns | py "h = [x for x in d['hostnames'] if x['name'] == 'www.cdn.test'][0]; assert h['in_sync'] and h['have'] == ['198.18.2.80'] and h['flag']['seq'] == '$steer_id', h" &&
@@ -352,6 +381,14 @@ api /v1/events | py "
 e = [(x['from_state'], x['to_state'], x['action']) for x in d['events'] if x['hostname'] == 'www.cdn.test']
 assert ('FAILED_OVER', 'RECOVERING', 'resync-order') in e and ('RECOVERING', 'NORMAL', 'dns-restore') in e, e" &&
 	pass "journal: re-sync then dns-restore" || fail "journal: $(api /v1/events)"
+if [ "$(tree_sums "$T/store-a/www.cdn.test")" = "$(tree_sums "$T/store-b/www.cdn.test")" ] && [ ! -e "$flagfile" ]; then
+	pass "re-sync: popA pulled www.cdn.test from popB (SHA-256 equal), resync-pending cleared"
+else
+	fail "re-sync: stores differ or flag left: $(cat "$flagfile" 2>&1)"
+fi
+api /v1/mirror/jobs | py "
+j = d['jobs']; assert len(j) == 1 and j[0]['state'] == 'verified' and j[0]['dest'] == 'popA' and j[0]['hostname'] == 'www.cdn.test', j" &&
+	pass "/v1/mirror/jobs: the re-sync job, verified" || fail "jobs: $(api /v1/mirror/jobs)"
 
 # ---- SIGTERM: clean stop, socket removed
 kill -TERM "$CMMD_PID"

@@ -241,6 +241,8 @@ static void test_failback_after_healthy_dwell_and_resync(void)
 	ASSERT_EQ(d.act[1], CMM_ACT_RESYNC_ORDER, "re-sync ordered");
 	ASSERT_STREQ(cfg.pops[eng.hosts[0].serving].name, "C", "still serving B while re-syncing");
 	ASSERT_EQ(run(30000, NULL), 0, "no failback before the re-sync is done");
+	ASSERT_EQ(run(95000, &d), 1, "re-sync not done after stage-timeout: ordered again");
+	ASSERT_EQ(d.act[0] == CMM_ACT_RESYNC_ORDER && d.to == CMM_RECOVERING, 1, "resync-order, stays RECOVERING");
 	cmm_engine__job_done(&eng, 0);
 	ASSERT_EQ(run(1000, &d), 1, "re-sync done");
 	ASSERT_EQ(st(), CMM_NORMAL, "NORMAL");

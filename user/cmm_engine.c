@@ -271,6 +271,18 @@ static bool step_host(struct cmm_engine *e, int i, int64_t now, struct cmm_decis
 		add_act(d, CMM_ACT_RESYNC_ORDER, a);
 		return true;
 	case CMM_RECOVERING:
+		if (!h->job_done && now - h->stage_started_ms >= (int64_t)c->stage_timeout_ms) {
+			/* B keeps serving meanwhile; the re-sync is asked again until it is done. */
+			h->stage_started_ms = now;
+			d->host = i;
+			d->from = d->to = CMM_RECOVERING;
+			d->target = h->target;
+			add_act(d, CMM_ACT_RESYNC_ORDER, a);
+			snprintf(d->reason, sizeof(d->reason), "re-sync of %s from %s not verified after %.0fs: ordered again",
+				 c->hosts[i].name, c->pops[h->target].name,
+				 secs((int64_t)c->stage_timeout_ms));
+			return true;
+		}
 		if (!h->job_done)
 			return false;
 		snprintf(d->reason, sizeof(d->reason), "%s re-synced from %s: back to %s (risk %.2f: %s)",
