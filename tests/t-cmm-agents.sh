@@ -103,13 +103,18 @@ mkdir -p "$T/store-a/www.cdn.test" "$T/store-b/www.cdn.test"
 for f in a b c; do head -c 200000 /dev/urandom >"$T/store-a/www.cdn.test/$f.bin"; done
 cp "$T/store-a/www.cdn.test/"* "$T/store-b/www.cdn.test/"
 head -c 150000 /dev/urandom >"$T/store-b/www.cdn.test/b.bin"
+now=$(date '+%d/%b/%Y:%H:%M:%S %z')
+line() { echo "$1 127.0.0.1 - - [$now] \"GET /$2 HTTP/1.1\" 200 100 \"-\" \"t\""; }
+{ for _ in 1 2 3 4; do line www.cdn.test a.bin; done; line www.cdn.test c.bin; } >"$T/access-a.log"
+: >"$T/access-b.log"
 tree_sums() { (cd "$1" && find . -path ./.presage -prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum); }
 i=1
 for x in a b; do
 	X=$(echo $x | tr a-z A-Z)
 	ip netns exec "$P-p$x" "$BUILD/presage-mirrord" run --listen 10.211.$i.2:1911$i --region eu \
 		--policy "$T/policy" --root "$T/store-$x" --pop pop$X --cert "$T/agent-$x.crt" \
-		--key "$T/agent-$x.key" --ca "$T/ca.crt" --order-pub "$T/order.pub" >"$T/mirrord-$x.log" 2>&1 &
+		--key "$T/agent-$x.key" --ca "$T/ca.crt" --order-pub "$T/order.pub" \
+		--access-log "$T/access-$x.log" --log-format host >"$T/mirrord-$x.log" 2>&1 &
 	PIDS+=($!)
 	i=$((i + 1))
 done
@@ -209,12 +214,16 @@ pop popA {
 	agent 10.211.1.2:19101
 	mirror 10.211.1.2:19111
 	region eu
+	free 1G
+	bw 100M
 	address 198.18.1.80
 }
 pop popB {
 	agent 10.211.2.2:19102
 	mirror 10.211.2.2:19112
 	region eu
+	free 1G
+	bw 100M
 	address 198.18.2.80
 }
 link popA popB cost 0.01
@@ -278,6 +287,11 @@ code=$(curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" "http://cmmd
 [ "$code" = 404 ] && grep -q "popZ/x" "$T/body" && pass "unknown link: 404 naming it" || fail "unknown link: $code $(cat "$T/body")"
 api "/v1/predict?link=popA/transit" | py "l = d['links'][0]; assert len(l['features']) == 17 and l['top'], l" &&
 	pass "/v1/predict?link= explains every feature" || fail "/v1/predict: $(api '/v1/predict?link=popA/transit')"
+
+api "/v1/mirror/plan?pop=popA" | py "
+assert d['at_risk'] == 'popA' and d['destination'] == 'popB', d
+assert [i['path'] for i in d['items'] if i['chosen']] == ['www.cdn.test/a.bin', 'www.cdn.test/c.bin'], d['items']" &&
+	pass "/v1/mirror/plan: popA's live hot set planned to popB" || fail "plan: $(api '/v1/mirror/plan?pop=popA')"
 
 # ---- an agent killed: its POP unknown within stale-after, nothing decided from it
 ev0=$(api /v1/events | py "print(len(d['events']))")

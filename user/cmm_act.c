@@ -197,91 +197,145 @@ static int do_primary(struct cmm_act *a, int host, bool on, char *detail, size_t
 	return 0;
 }
 
-/* The items to stage: the planner's choice among the source's hot items. */
-static int plan_items(struct cmm_act *a, int host, int src, int dst, char ***items, size_t *nitems,
-		      struct cmm_order_ref *ord, char *detail, size_t dlen)
+/* Topology for the planner from the config: every POP; links all, or only src-dst. */
+struct topo_buf {
+	struct mirror_topology t;
+	struct mirror_pop pops[CMM_MAX_POPS];
+	struct mirror_link links[CMM_MAX_POP_LINKS];
+	struct mirror_hostpol hosts[CMM_MAX_HOSTS];
+};
+
+static void build_topology(const struct cmm_config *c, struct topo_buf *b, int src, int dst)
+{
+	memset(b, 0, sizeof(*b));
+	for (int i = 0; i < c->npops; i++) {
+		snprintf(b->pops[i].name, sizeof(b->pops[i].name), "%s", c->pops[i].name);
+		snprintf(b->pops[i].region, sizeof(b->pops[i].region), "%s", c->pops[i].region);
+		b->pops[i].free_bytes = c->pops[i].free_bytes;
+		b->pops[i].bw_bps = c->pops[i].bw_bps;
+		b->pops[i].storage_cost_gb = c->pops[i].storage_cost;
+	}
+	for (int i = 0; i < c->nlinks; i++) {
+		const struct cmm_pop_link *l = &c->links[i];
+		struct mirror_link *m = &b->links[b->t.nlinks];
+
+		/* with a chosen destination: only its link, so the planner plans for it */
+		if (dst >= 0 && !((l->a == src && l->b == dst) || (l->a == dst && l->b == src)))
+			continue;
+		snprintf(m->a, sizeof(m->a), "%s", c->pops[l->a].name);
+		snprintf(m->b, sizeof(m->b), "%s", c->pops[l->b].name);
+		m->cost_gb = l->cost;
+		b->t.nlinks++;
+	}
+	for (int h = 0; h < c->nhosts; h++) {
+		struct mirror_hostpol *hp = &b->hosts[h];
+
+		snprintf(hp->host, sizeof(hp->host), "%s", c->hosts[h].name);
+		for (int i = 0; i < c->hosts[h].nregions; i++)
+			snprintf(hp->regions[hp->nregions++], sizeof(hp->regions[0]), "%s",
+				 c->hosts[h].regions[i]);
+		/* no regions listed: anywhere (mirror/ residency is opt-in per region) */
+		for (int i = 0; !hp->nregions && i < c->npops; i++) {
+			bool dup = false;
+
+			for (int k = 0; k < hp->nregions && !dup; k++)
+				dup = !strcmp(hp->regions[k], c->pops[i].region);
+			if (!dup && hp->nregions < 8 && c->pops[i].region[0])
+				snprintf(hp->regions[hp->nregions++], sizeof(hp->regions[0]), "%s",
+					 c->pops[i].region);
+		}
+	}
+	b->t.pops = b->pops;
+	b->t.npops = (size_t)c->npops;
+	b->t.links = b->links;
+	b->t.hosts = b->hosts;
+	b->t.nhosts = (size_t)c->nhosts;
+}
+
+int cmm_act__plan(struct cmm_act *a, int src, int host, int dst, struct mirror_plan *plan,
+		  struct mirror_plan_req *req, char *detail, size_t dlen)
 {
 	const struct cmm_config *c = a->cfg;
 	struct mirror_hot_item *hot = NULL;
 	struct mirror_plan_item *pi = NULL;
-	struct mirror_topology t = { 0 };
-	struct mirror_pop pops[CMM_MAX_POPS];
-	struct mirror_link links[CMM_MAX_POP_LINKS];
-	struct mirror_hostpol hp;
-	struct mirror_plan plan = { 0 };
-	struct mirror_plan_req req = { 0 };
+	struct topo_buf *tb;
 	size_t nhot = 0;
 	char err[256] = "";
 	int ret;
 
-	*items = NULL;
-	*nitems = 0;
-	ret = mirror_ctl_hot(&a->ctl, c->pops[src].mirror, c->hosts[host].name, c->hot_items, &hot,
-			     &nhot, err, sizeof(err));
+	memset(plan, 0, sizeof(*plan));
+	if (!c->pops[src].mirror[0] || !a->mirror_ok) {
+		snprintf(detail, dlen, "%s", !c->pops[src].mirror[0] ?
+			 "this pop has no mirror agent configured" :
+			 "tls-cert, tls-ca and order-key are needed to ask mirror agents");
+		return -ENOTCONN;
+	}
+	ret = mirror_ctl_hot(&a->ctl, c->pops[src].mirror, host >= 0 ? c->hosts[host].name : "",
+			     c->hot_items, &hot, &nhot, err, sizeof(err));
 	if (ret) {
-		snprintf(detail, dlen, "hot set of %s from %s: %s", c->hosts[host].name,
-			 c->pops[src].name, err[0] ? err : mirror_strerror(ret));
+		snprintf(detail, dlen, "hot set from %s (%s): %s", c->pops[src].name,
+			 c->pops[src].mirror, err[0] ? err : mirror_strerror(ret));
 		return ret;
 	}
-	if (!nhot) {
-		free(hot);
-		return 0; /* nothing hot: the whole host is ordered */
-	}
-	for (int i = 0; i < c->npops; i++) {
-		memset(&pops[i], 0, sizeof(pops[i]));
-		snprintf(pops[i].name, sizeof(pops[i].name), "%s", c->pops[i].name);
-		snprintf(pops[i].region, sizeof(pops[i].region), "%s", c->pops[i].region);
-		pops[i].free_bytes = c->pops[i].free_bytes;
-		pops[i].bw_bps = c->pops[i].bw_bps;
-		pops[i].storage_cost_gb = c->pops[i].storage_cost;
-	}
-	/* Only the link to the chosen destination: the engine chose B already. */
-	memset(links, 0, sizeof(links));
-	snprintf(links[0].a, sizeof(links[0].a), "%s", c->pops[src].name);
-	snprintf(links[0].b, sizeof(links[0].b), "%s", c->pops[dst].name);
-	links[0].cost_gb = cmm_config_link_cost(c, src, dst);
-	memset(&hp, 0, sizeof(hp));
-	snprintf(hp.host, sizeof(hp.host), "%s", c->hosts[host].name);
-	for (int i = 0; i < c->hosts[host].nregions; i++)
-		snprintf(hp.regions[hp.nregions++], sizeof(hp.regions[0]), "%s",
-			 c->hosts[host].regions[i]);
-	if (!hp.nregions)
-		snprintf(hp.regions[hp.nregions++], sizeof(hp.regions[0]), "%s", c->pops[dst].region);
-	t.pops = pops;
-	t.npops = (size_t)c->npops;
-	t.links = links;
-	t.nlinks = 1;
-	t.hosts = &hp;
-	t.nhosts = 1;
-	pi = calloc(nhot, sizeof(*pi));
-	if (!pi) {
+	tb = malloc(sizeof(*tb));
+	pi = calloc(nhot ? nhot : 1, sizeof(*pi));
+	if (!tb || !pi) {
+		free(tb);
+		free(pi);
 		free(hot);
 		return -ENOMEM;
 	}
+	build_topology(c, tb, src, dst);
 	for (size_t i = 0; i < nhot; i++) {
 		pi[i].path = hot[i].path;
 		pi[i].size = hot[i].size;
 		pi[i].rate = hot[i].rate;
 	}
-	req.at_risk = c->pops[src].name;
-	req.lead_s = (double)c->lead_ms / 1000;
-	req.budget_cost = c->budget_cost;
-	req.budget_bytes = c->budget_bytes;
-	ret = mirror_plan__make(&plan, &t, &req, pi, nhot);
-	if (!ret) {
-		*items = calloc(plan.nitems ? plan.nitems : 1, sizeof(char *));
-		for (size_t i = 0; *items && i < plan.nitems; i++)
-			if (plan.items[i].chosen)
-				(*items)[(*nitems)++] = strdup(plan.items[i].path);
-		ord->bytes = plan.bytes;
-		ord->cost = plan.cost;
-		mirror_plan__free(&plan);
-	} else {
+	memset(req, 0, sizeof(*req));
+	req->at_risk = c->pops[src].name;
+	req->lead_s = (double)c->lead_ms / 1000;
+	req->budget_cost = c->budget_cost;
+	req->budget_bytes = c->budget_bytes;
+	ret = mirror_plan__make(plan, &tb->t, req, pi, nhot);
+	if (ret)
 		snprintf(detail, dlen, "planner: %s", mirror_strerror(ret));
-	}
+	/* the plan's items point at our copies of the paths: keep them in the plan */
+	for (size_t i = 0; !ret && i < plan->nitems; i++)
+		plan->items[i].path = strdup(plan->items[i].path);
 	free(pi);
 	free(hot);
+	free(tb);
 	return ret;
+}
+
+/* The items to stage: the planner's choice among the source's hot items. */
+static int plan_items(struct cmm_act *a, int host, int src, int dst, char ***items, size_t *nitems,
+		      struct cmm_order_ref *ord, char *detail, size_t dlen)
+{
+	struct mirror_plan plan;
+	struct mirror_plan_req req;
+	int ret;
+
+	*items = NULL;
+	*nitems = 0;
+	ret = cmm_act__plan(a, src, host, dst, &plan, &req, detail, dlen);
+	if (ret)
+		return ret;
+	*items = calloc(plan.nitems ? plan.nitems : 1, sizeof(char *));
+	for (size_t i = 0; *items && i < plan.nitems; i++)
+		if (plan.items[i].chosen)
+			(*items)[(*nitems)++] = strdup(plan.items[i].path);
+	ord->bytes = plan.bytes;
+	ord->cost = plan.cost;
+	cmm_act__plan_free(&plan);
+	return 0;
+}
+
+void cmm_act__plan_free(struct mirror_plan *plan)
+{
+	for (size_t i = 0; i < plan->nitems; i++)
+		free(plan->items[i].path);
+	mirror_plan__free(plan);
 }
 
 static int do_order(struct cmm_act *a, const struct cmm_journal_row *r, int host, bool resync,

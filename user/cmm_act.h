@@ -55,6 +55,15 @@ int cmm_act__apply(struct cmm_act *a, const struct cmm_journal_row *r, int host,
 int cmm_act__job_status(struct cmm_act *a, int dest, const char *order_id, char *detail,
 			size_t dlen);
 
+/*
+ * The planner's plan for POP @src now: its mirrord's hot set (of @host, or
+ * of every host when @host < 0), the config's topology (only the link to
+ * @dst when @dst >= 0). Free with cmm_act__plan_free.
+ */
+int cmm_act__plan(struct cmm_act *a, int src, int host, int dst, struct mirror_plan *plan,
+		  struct mirror_plan_req *req, char *detail, size_t dlen);
+void cmm_act__plan_free(struct mirror_plan *plan);
+
 /* What the server holds for @host (for /v1/dns). */
 int cmm_act__dns_show(struct cmm_act *a, int host, struct dns_steer *s);
 

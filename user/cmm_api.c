@@ -526,6 +526,56 @@ static enum MHD_Result h_dns(struct cmmd *d, struct MHD_Connection *c, struct ou
 	return reply_out(c, 200, o);
 }
 
+static enum MHD_Result h_plan(struct cmmd *d, struct MHD_Connection *c, struct out *o,
+			      const char *pop)
+{
+	struct json_writer *w = &o->w;
+	struct mirror_plan p;
+	struct mirror_plan_req req;
+	char detail[256];
+	int src = pop ? cmm_config_pop_index(&d->cfg, pop) : 0;
+	int err;
+
+	if (src < 0)
+		return reply_error(c, 404, "no pop '%s' in the config", pop);
+	err = cmm_act__plan(&d->act, src, -1, -1, &p, &req, detail, sizeof(detail));
+	if (err)
+		return reply_error(c, err == -ENOTCONN ? 409 : 502, "plan for %s: %s",
+				   d->cfg.pops[src].name, detail);
+	json_obj_open(w, NULL);
+	json_str(w, "schema", CMMD_SCHEMA);
+	json_str(w, "at_risk", req.at_risk);
+	json_str(w, "destination", p.destination);
+	json_dbl(w, "rate", p.rate);
+	json_dbl(w, "total_rate", p.total_rate);
+	json_u64(w, "bytes", p.bytes);
+	json_dbl(w, "cost", p.cost);
+	json_dbl(w, "eta_s", p.eta_s);
+	json_dbl(w, "lead_s", req.lead_s);
+	json_arr_open(w, "candidates");
+	for (size_t i = 0; i < p.ncands; i++) {
+		json_obj_open(w, NULL);
+		json_str(w, "pop", p.cands[i].pop);
+		json_bool(w, "eligible", p.cands[i].eligible);
+		json_dbl(w, "rate", p.cands[i].rate);
+		json_str(w, "why", p.cands[i].why);
+		json_obj_close(w);
+	}
+	json_arr_close(w);
+	json_arr_open(w, "items");
+	for (size_t i = 0; i < p.nitems; i++) {
+		json_obj_open(w, NULL);
+		json_str(w, "path", p.items[i].path);
+		json_bool(w, "chosen", p.items[i].chosen);
+		json_str(w, "why", p.items[i].why ? p.items[i].why : "");
+		json_obj_close(w);
+	}
+	json_arr_close(w);
+	json_obj_close(w);
+	cmm_act__plan_free(&p);
+	return reply_out(c, 200, o);
+}
+
 static enum MHD_Result h_metrics(struct cmmd *d, struct MHD_Connection *c, struct out *o)
 {
 	FILE *f = o->f;
@@ -636,9 +686,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	} else if (!strcmp(url, "/metrics"))
 		ret = h_metrics(d, c, &o);
 	else if (!strcmp(url, "/v1/mirror/plan"))
-		ret = reply_error(c, 501, "/v1/mirror/plan is not implemented in this cmmd yet; use presage mirror plan --topology");
+		ret = h_plan(d, c, &o, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pop"));
 	else
-		ret = reply_error(c, 404, "no such path '%.200s' (try /v1/status, /v1/pops, /v1/links, /v1/predict, /v1/events, /v1/mirror/jobs, /v1/dns, /v1/history, /metrics)",
+		ret = reply_error(c, 404, "no such path '%.200s' (try /v1/status, /v1/pops, /v1/links, /v1/predict, /v1/events, /v1/mirror/plan, /v1/mirror/jobs, /v1/dns, /v1/history, /metrics)",
 				  url);
 	pthread_mutex_unlock(&d->lock);
 	/* a handler that answered with an error left the stream unused */
