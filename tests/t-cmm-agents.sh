@@ -101,7 +101,6 @@ openssl pkey -in "$T/order.key" -pubout -out "$T/order.pub" 2>/dev/null
 printf 'host www.cdn.test regions eu\nhost www2.cdn.test regions eu\n' >"$T/policy"
 mkdir -p "$T/store-a/www.cdn.test" "$T/store-b/www.cdn.test"
 for f in a b c; do head -c 200000 /dev/urandom >"$T/store-a/www.cdn.test/$f.bin"; done
-cp "$T/store-a/www.cdn.test/"* "$T/store-b/www.cdn.test/"
 head -c 150000 /dev/urandom >"$T/store-b/www.cdn.test/b.bin"
 now=$(date '+%d/%b/%Y:%H:%M:%S %z')
 line() { echo "$1 127.0.0.1 - - [$now] \"GET /$2 HTTP/1.1\" 200 100 \"-\" \"t\""; }
@@ -124,6 +123,8 @@ i=1
 for x in a b; do
 	cat >"$T/ihmd-$x.conf" <<EOF
 tick 500ms
+probe-interval 200ms
+probe-timeout 200ms
 pin-dir /sys/fs/bpf/presage-test-$P-$x
 listen 10.211.$i.2:1910$i
 tls-cert $T/agent-$x.crt
@@ -132,6 +133,7 @@ tls-client-ca $T/ca.crt
 interconnect transit {
 	interface ic0
 	capacity 1G
+	probe 10.212.$i.2
 }
 EOF
 	i=$((i + 1))
@@ -203,6 +205,7 @@ pfa {
 policy {
 	dwell 2s
 	healthy-dwell 3s
+	probe-loss-for 10m
 }
 dns {
 	server 127.0.0.1#$DNS_PORT
@@ -293,6 +296,44 @@ assert d['at_risk'] == 'popA' and d['destination'] == 'popB', d
 assert [i['path'] for i in d['items'] if i['chosen']] == ['www.cdn.test/a.bin', 'www.cdn.test/c.bin'], d['items']" &&
 	pass "/v1/mirror/plan: popA's live hot set planned to popB" || fail "plan: $(api '/v1/mirror/plan?pop=popA')"
 
+# ---- prediction: popA's probes lost (link up) -> AT_RISK, hot set staged at popB -> STAGED
+s_pred=$(serial)
+ip -n "$NS_NET" addr del 10.212.1.2/30 dev up-a
+if wait_for 40 /v1/status "[h['state'] for h in d['hostnames'] if h['name'] == 'www.cdn.test'] == ['STAGED']"; then
+	pass "popA's probes lost: www.cdn.test AT_RISK, then STAGED at popB"
+else
+	fail "no staging: $(api /v1/status)"
+fi
+ip -n "$NS_NET" addr add 10.212.1.2/30 dev up-a
+api /v1/events | py "
+e = [x for x in d['events'] if x['hostname'] == 'www.cdn.test']
+assert [(x['to_state'], x['action'], x['status']) for x in e[:2]] == [('AT_RISK', 'mirror-order', 'done'), ('STAGED', 'dns-steer', 'done')], e
+r = e[0]['reason']; print('# reason:', r)
+assert r.startswith('risk ') and '>= enter 0.60 for' in r and 'transit p=' in r and 'probe_loss +' in r, r" &&
+	pass "journal: mirror-order then dns-steer, the reason with risk, threshold, link p and top features" ||
+	fail "journal: $(api /v1/events)"
+if cmp -s "$T/store-a/www.cdn.test/a.bin" "$T/store-b/www.cdn.test/a.bin" &&
+	cmp -s "$T/store-a/www.cdn.test/c.bin" "$T/store-b/www.cdn.test/c.bin"; then
+	pass "the planned hot items (a.bin, c.bin) are at popB, byte for byte"
+else
+	fail "staged items missing at popB: $(ls "$T/store-b/www.cdn.test")"
+fi
+flag=$(digs _presage.www.cdn.test TXT)
+[ "$(digs www.cdn.test A)" = 198.18.2.80 ] && [[ "$flag" == *'"state=staged"'* ]] &&
+	pass "staged: BIND answers popB, flag state=staged" || fail "staged DNS: $(digs www.cdn.test A) $flag"
+if wait_for 60 /v1/status "[h['state'] for h in d['hostnames'] if h['name'] == 'www.cdn.test'] == ['NORMAL']"; then
+	pass "probes back: risk <= exit for dwell, www.cdn.test back to NORMAL"
+else
+	fail "no return to NORMAL: $(api /v1/status)"
+fi
+[ "$(digs www.cdn.test A)" = 198.18.1.80 ] && [ -z "$(digs _presage.www.cdn.test TXT)" ] &&
+	pass "back: BIND answers popA, flag removed" || fail "after false positive: $(digs www.cdn.test A)"
+api /v1/mirror/jobs | py "j = d['jobs']; assert len(j) == 1 and j[0]['dest'] == 'popB' and j[0]['items'] == 2 and j[0]['needed'] == 0, j" &&
+	pass "the stage job counted as a false positive (needed = 0)" || fail "jobs: $(api /v1/mirror/jobs)"
+s_pred1=$(serial)
+[ $((s_pred1 - s_pred)) -eq 2 ] && pass "two UPDATEs for stage and back (serial $s_pred -> $s_pred1)" ||
+	fail "serial $s_pred -> $s_pred1"
+
 # ---- an agent killed: its POP unknown within stale-after, nothing decided from it
 ev0=$(api /v1/events | py "print(len(d['events']))")
 kill -TERM "$AGENT_b"; wait "$AGENT_b" 2>/dev/null
@@ -334,12 +375,13 @@ a=$(digs www.cdn.test A)
 flag=$(digs _presage.www.cdn.test TXT)
 info "flag: $flag"
 steer_id=$(api /v1/events | py "print([e['id'] for e in d['events'] if e['hostname'] == 'www.cdn.test' and e['action'] == 'dns-steer'][-1])")
+ev_fail=$((steer_id - 1))
 if [[ "$flag" == *'"state=failed-over"'* && "$flag" == *'"from=popA"'* && "$flag" == *'"to=popB"'* && "$flag" == *"\"seq=$steer_id\""* ]]; then
 	pass "flag TXT at _presage.www says failed-over popA -> popB, seq = journal id $steer_id"
 else
 	fail "flag: $flag (journal id $steer_id)"
 fi
-api /v1/events | py "
+api "/v1/events?since=$ev_fail" | py "
 e = [x for x in d['events'] if x['hostname'] == 'www.cdn.test']
 assert [x['action'] for x in e] == ['dns-steer', 'primary-off'], e
 assert all(x['status'] == 'done' and x['to_state'] == 'FAILED_OVER' for x in e), e
@@ -401,7 +443,7 @@ else
 	fail "re-sync: stores differ or flag left: $(cat "$flagfile" 2>&1)"
 fi
 api /v1/mirror/jobs | py "
-j = d['jobs']; assert len(j) == 1 and j[0]['state'] == 'verified' and j[0]['dest'] == 'popA' and j[0]['hostname'] == 'www.cdn.test', j" &&
+j = d['jobs'][-1]; assert len(d['jobs']) == 2 and j['state'] == 'verified' and j['dest'] == 'popA' and j['hostname'] == 'www.cdn.test', j" &&
 	pass "/v1/mirror/jobs: the re-sync job, verified" || fail "jobs: $(api /v1/mirror/jobs)"
 
 # ---- SIGTERM: clean stop, socket removed
