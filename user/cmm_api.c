@@ -485,8 +485,6 @@ static enum MHD_Result h_dns(struct cmmd *d, struct MHD_Connection *c, struct ou
 
 		json_obj_open(w, NULL);
 		json_str(w, "name", d->cfg.hosts[i].name);
-		addresses(w, want);
-		/* "addresses" is what we want; the contract names it "want" */
 		json_arr_open(w, "want");
 		for (int k = 0; k < want->naddr; k++)
 			json_str(w, NULL, want->addrs[k]);
