@@ -178,13 +178,17 @@ controls { };
 include "$T/presage.key";
 zone "cdn.test" { type primary; file "$T/cdn.test.zone"; allow-update { key presage-key; }; };
 EOF
-ip netns exec "$NS_CTL" named -g -u root -c "$T/named.conf" >"$T/named.log" 2>&1 &
-PIDS+=($!)
 C="ip netns exec $NS_CTL"
+named_start() {
+	$C named -g -u root -c "$T/named.conf" >>"$T/named.log" 2>&1 &
+	NAMED_PID=$!
+	PIDS+=($!)
+	for _ in $(seq 1 100); do [ -n "$(serial)" ] && return 0; sleep 0.1; done
+	return 1
+}
 digs() { $C dig @127.0.0.1 -p $DNS_PORT +short +norec +time=1 +tries=2 "$@"; }
 serial() { digs cdn.test SOA | awk '{print $3}'; }
-for _ in $(seq 1 100); do [ -n "$(serial)" ] && break; sleep 0.1; done
-[ -n "$(serial)" ] || { fail "named did not start"; exit 1; }
+named_start || { fail "named did not start"; exit 1; }
 
 # ---- cmmd
 cat >"$T/cmmd.conf" <<EOF
@@ -362,6 +366,8 @@ wait_for 15 /v1/status "[p['state'] for p in d['pops'] if p['name'] == 'popB'] =
 
 # ---- a real failure: popA's interconnect down -> www FAILED_OVER, BIND answers popB
 s0=$(serial)
+# BIND is down when the failure comes: the decision stands, its DNS row stays pending
+kill -TERM "$NAMED_PID"; wait "$NAMED_PID" 2>/dev/null
 ip -n "$NS_A" link set ic0 down
 if wait_for 15 /v1/status "[h['state'] for h in d['hostnames'] if h['name'] == 'www.cdn.test'] == ['FAILED_OVER']"; then
 	pass "popA's interconnect down: www.cdn.test FAILED_OVER"
@@ -369,6 +375,13 @@ else
 	fail "no failover: $(api /v1/status)"
 fi
 [ "$(pop_state popA)" = failed ] && pass "popA state failed" || fail "popA state $(pop_state popA)"
+sleep 1
+api /v1/events | py "
+e = [x for x in d['events'] if x['hostname'] == 'www.cdn.test' and x['action'] == 'dns-steer'][-1]
+print('# while BIND is down:', e['status'], e['detail'])
+assert e['status'] == 'pending' and 'www.cdn.test' in e['detail'] and '127.0.0.1' in e['detail'], e" &&
+	pass "DNS server down: the dns-steer row stays pending with the error, retried until BIND answers" || fail "pending row: $(api /v1/events)"
+named_start || fail "named restart"
 for _ in $(seq 1 30); do [ "$(digs www.cdn.test A)" = 198.18.2.80 ] && break; sleep 0.2; done
 a=$(digs www.cdn.test A)
 [ "$a" = 198.18.2.80 ] && pass "BIND answers popB's address" || fail "dig www: '$a'"

@@ -363,6 +363,44 @@ static void test_restart_from_database(void)
 	unlink(err);
 }
 
+static void test_later_decision_supersedes_pending(void)
+{
+	struct cmm_decision d;
+	struct cmm_journal_row r1[CMM_MAX_ACTS], r2[CMM_MAX_ACTS], *all;
+	char err[256];
+	size_t n;
+
+	snprintf(dbpath, sizeof(dbpath), "/tmp/t-cmm-engine-s%d.db", getpid());
+	unlink(dbpath);
+	ASSERT_EQ(cmm_db__open(&db, dbpath, err, sizeof(err)), 0, err);
+	setup();
+	others_ok();
+	pop(0, true, true, 0.9);
+	run(1000, &d);
+	ASSERT_EQ(cmm_journal__write(&db, &eng, &d, now, r1), 0, "failover journaled");
+	/* its actions failed (still pending); A recovers: a new decision */
+	pop(0, true, false, 0.1);
+	ASSERT_EQ(run(31000, &d), 1, "RECOVERING");
+	ASSERT_EQ(cmm_journal__write(&db, &eng, &d, now, r2), 0, "recovery journaled");
+	ASSERT_EQ(cmm_db__journal_list(&db, 0, NULL, 100, &all, &n), 0, "list");
+	ASSERT_EQ(n, 4, "four rows");
+	for (size_t k = 0; k < n; k++) {
+		bool old = all[k].id == r1[0].id || all[k].id == r1[1].id;
+
+		ASSERT_STREQ(all[k].status, old ? "failed" : "pending", all[k].action);
+		if (old)
+			ASSERT_TRUE(strstr(all[k].detail, "superseded") != NULL, "says superseded");
+	}
+	free(all);
+	ASSERT_EQ(cmm_db__journal_count(&db, "pending"), 2, "only the latest decision pending");
+	cmm_db__close(&db);
+	unlink(dbpath);
+	snprintf(err, sizeof(err), "%s-wal", dbpath);
+	unlink(err);
+	snprintf(err, sizeof(err), "%s-shm", dbpath);
+	unlink(err);
+}
+
 int main(void)
 {
 	RUN(test_enter_needs_confirm_and_dwell);
@@ -374,5 +412,6 @@ int main(void)
 	RUN(test_stage_timeout_retries_once);
 	RUN(test_pop_risk_shares);
 	RUN(test_restart_from_database);
+	RUN(test_later_decision_supersedes_pending);
 	return harness_exit();
 }

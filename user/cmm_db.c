@@ -163,10 +163,25 @@ int cmm_db__journal_mark(struct cmm_db *d, int64_t id, const char *status, int64
 	if ((err = prep(d, "UPDATE journal SET status=?, done_ts_ms=?, detail=? WHERE id=?", &st)))
 		return err;
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, ts_ms);
+	if (ts_ms)
+		sqlite3_bind_int64(st, 2, ts_ms);
+	else
+		sqlite3_bind_null(st, 2);
 	sqlite3_bind_text(st, 3, detail ? detail : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, id);
 	return run(d, st, "journal update");
+}
+
+int cmm_db__journal_supersede(struct cmm_db *d, const char *hostname)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if ((err = prep(d, "UPDATE journal SET status='failed', detail='superseded by a later decision; ' || coalesce(detail, '') WHERE hostname = ? AND status = 'pending'",
+			&st)))
+		return err;
+	sqlite3_bind_text(st, 1, hostname, -1, SQLITE_STATIC);
+	return run(d, st, "journal supersede");
 }
 
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)

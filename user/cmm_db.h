@@ -52,6 +52,8 @@ void cmm_db__rollback(struct cmm_db *d);
 int cmm_db__journal_add(struct cmm_db *d, struct cmm_journal_row *r);
 int cmm_db__journal_mark(struct cmm_db *d, int64_t id, const char *status, int64_t ts_ms,
 			 const char *detail);
+/* Every row of @hostname still pending becomes failed ("superseded ..."). */
+int cmm_db__journal_supersede(struct cmm_db *d, const char *hostname);
 /* Rows with id > @since (status filter when not NULL), oldest first, at most @max. Caller frees. */
 int cmm_db__journal_list(struct cmm_db *d, int64_t since, const char *status, size_t max,
 			 struct cmm_journal_row **rows, size_t *n);

@@ -26,6 +26,8 @@ int cmm_journal__write(struct cmm_db *db, struct cmm_engine *e, const struct cmm
 
 	if ((err = cmm_db__begin(db)))
 		return err;
+	/* A new decision replaces what an older one of this hostname still had to do. */
+	err = cmm_db__journal_supersede(db, c->hosts[x->host].name);
 	for (int a = 0; a < x->nacts && !err; a++) {
 		struct cmm_journal_row *r = &rows[a];
 		int tp = x->act[a] == CMM_ACT_RESYNC_ORDER ? x->target : x->act_pop[a];

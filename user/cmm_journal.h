@@ -19,7 +19,8 @@
 /* Persist hostname @i's state as the engine has it. */
 int cmm_journal__save_host(struct cmm_db *db, const struct cmm_engine *e, int i);
 /*
- * Write @x's rows (filled into @rows, x->nacts of them, with their ids) and
+ * Write @x's rows (rows of older decisions of the same hostname still
+ * pending are marked failed: superseded, never applied late) (filled into @rows, x->nacts of them, with their ids) and
  * the new state. 0, or a negative code: then nothing was written and
  * nothing may be done.
  */

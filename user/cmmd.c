@@ -23,6 +23,9 @@
 #include "json.h"
 #include "log.h"
 
+/* How often journal rows whose action failed are tried again. */
+#define CMMD_RETRY_MS 3000
+
 static volatile sig_atomic_t stop_sig;
 
 static void on_signal(int sig)
@@ -377,12 +380,16 @@ static void apply_row(struct cmmd *d, struct cmm_journal_row *r, int host)
 
 	if (act >= 0)
 		(err ? d->act_failed : d->act_ok)[act]++;
-	if (err)
-		pr_warn("journal %lld %s %s -> %s: failed: %s\n", (long long)r->id, r->hostname,
-			r->action, r->target, detail);
-	else
+	if (err) {
+		/* Stays pending: retried until it succeeds or a later decision supersedes it. */
+		pr_warn("journal %lld %s %s -> %s: failed, will retry: %s\n", (long long)r->id,
+			r->hostname, r->action, r->target, detail);
+		if (!d->retry_at_ms)
+			d->retry_at_ms = now_ms() + CMMD_RETRY_MS;
+	} else {
 		pr_info("journal %lld %s %s: %s\n", (long long)r->id, r->hostname, r->action, detail);
-	cmm_db__journal_mark(&d->db, r->id, err ? "failed" : "done", now_ms(), detail);
+	}
+	cmm_db__journal_mark(&d->db, r->id, err ? "pending" : "done", err ? 0 : now_ms(), detail);
 	if (!err && (act == CMM_ACT_MIRROR_ORDER || act == CMM_ACT_RESYNC_ORDER)) {
 		d->hosts[host].ord = ord;
 		d->hosts[host].waiting = !ord.done;
@@ -395,6 +402,28 @@ static void apply_row(struct cmmd *d, struct cmm_journal_row *r, int host)
 		if (ord.done)
 			cmm_engine__job_done(&d->eng, host);
 	}
+}
+
+static int host_index(const struct cmmd *d, const char *name);
+
+/* Rows whose action failed: every CMMD_RETRY_MS, oldest first. */
+static void retry_pending(struct cmmd *d, int64_t now)
+{
+	struct cmm_journal_row *rows;
+	size_t n;
+
+	if (!d->retry_at_ms || now < d->retry_at_ms)
+		return;
+	d->retry_at_ms = 0;
+	if (cmm_db__journal_list(&d->db, 0, "pending", 1000, &rows, &n))
+		return;
+	for (size_t k = 0; k < n; k++) {
+		int h = host_index(d, rows[k].hostname);
+
+		if (h >= 0)
+			apply_row(d, &rows[k], h);
+	}
+	free(rows);
 }
 
 static int host_index(const struct cmmd *d, const char *name)
@@ -660,6 +689,7 @@ int main(int argc, char **argv)
 		}
 		cmm_db__commit(&d.db);
 		check_jobs(&d);
+		retry_pending(&d, d.now_ms);
 		decide(&d, d.now_ms);
 		if (d.now_ms - last_save >= 60000) {
 			int e = pfa_model__save(d.pfa, pfapath);

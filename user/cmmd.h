@@ -61,6 +61,7 @@ struct cmmd {
 	int64_t started_ms, now_ms;
 	uint64_t act_ok[CMM_NACTS], act_failed[CMM_NACTS];
 	uint64_t decisions;
+	int64_t retry_at_ms;	/* next retry of rows whose action failed (0: none) */
 };
 
 struct cmm_api;
