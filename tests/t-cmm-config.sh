@@ -14,20 +14,23 @@ FAILED=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; FAILED=1; }
 
-cat >"$T/full.conf" <<'EOF'
+tsig-keygen -a hmac-sha256 presage-key >"$T/k.key" 2>/dev/null || printf 'key "presage-key" {\n\talgorithm hmac-sha256;\n\tsecret "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";\n};\n' >"$T/k.key"
+for f in ca.crt c.crt c.key order.key; do echo x >"$T/$f"; done
+printf 'link-down = yes\n' >"$T/pfa.conf"
+cat >"$T/full.conf" <<EOF
 # every key
 state-dir /var/tmp/cmmd-state
 control /tmp/cmmd-test.sock
 listen 127.0.0.1:19180
 poll-interval 500ms
 stale-after 4s
-tls-ca /etc/ca.crt
-tls-cert /etc/c.crt
-tls-key /etc/c.key
-order-key /etc/order.key
+tls-ca $T/ca.crt
+tls-cert $T/c.crt
+tls-key $T/c.key
+order-key $T/order.key
 pfa {
 	horizon 15m
-	config /etc/pfa.conf
+	config $T/pfa.conf
 	enter 0.7
 	exit 0.2
 	confirm 5s
@@ -47,7 +50,7 @@ policy {
 dns {
 	server 127.0.0.1#19153
 	zone cdn.test
-	key-file /etc/k.key
+	key-file $T/k.key
 	key-name presage-key
 	ttl 7
 }
@@ -212,6 +215,24 @@ expect_err "tls-cert without key" "" "tls-cert and tls-key go together" <<<"tls-
 tls-ca /a
 $POP"
 expect_err "no pop" "" "no pop defined" <<<"poll-interval 1s"
+expect_err "unreadable key-file" "" "dns key-file $T/none.key: cannot read: No such file or directory" <<<"$POP
+dns {
+	server 127.0.0.1
+	zone cdn.test
+	key-file $T/none.key
+}"
+echo 'not a key' >"$T/bad.key"
+expect_err "key-file not a key" "" "dns key-file $T/bad.key: " <<<"$POP
+dns {
+	server 127.0.0.1
+	zone cdn.test
+	key-file $T/bad.key
+}"
+echo 'bogus-key 1' >"$T/badpfa.conf"
+expect_err "bad pfa config" "" "pfa config $T/badpfa.conf: line 1" <<<"$POP
+pfa {
+	config $T/badpfa.conf
+}"
 expect_err "unterminated quote" 1 "unterminated quoted string" <<<'control "/tmp/x
 '
 

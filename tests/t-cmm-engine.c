@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "user/cmm_config.h"
 #include "user/cmm_db.h"
 #include "user/cmm_engine.h"
@@ -401,6 +403,77 @@ static void test_later_decision_supersedes_pending(void)
 	unlink(err);
 }
 
+static int64_t count(const char *where)
+{
+	char sql[256];
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM samples WHERE %s", where);
+	if (sqlite3_prepare_v2(cmm_db__handle(&db), sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static double avg_rtt(int tier, int64_t ts)
+{
+	char sql[256];
+	sqlite3_stmt *st;
+	double v = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT rtt_p90 FROM samples WHERE tier = %d AND ts = %lld", tier,
+		 (long long)ts);
+	if (sqlite3_prepare_v2(cmm_db__handle(&db), sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void test_downsampling(void)
+{
+	char err[256];
+	int64_t t0 = 1699999980; /* a multiple of 10 and of 60 */
+	int64_t nowsec = t0 + 2 * 86400;
+
+	snprintf(dbpath, sizeof(dbpath), "/tmp/t-cmm-engine-d%d.db", getpid());
+	unlink(dbpath);
+	ASSERT_EQ(cmm_db__open(&db, dbpath, err, sizeof(err)), 0, err);
+	/* 1 s samples: 120 s two days ago, 120 s 2 h ago, 120 s just now */
+	cmm_db__begin(&db);
+	for (int64_t base = 0; base < 3; base++) {
+		int64_t start = base == 0 ? t0 : base == 1 ? nowsec - 7200 : nowsec - 120;
+
+		for (int64_t i = 0; i < 120; i++) {
+			struct cmm_sample_row r = { .ts = start + i, .pop = "A", .link = "l",
+						    .rtt_p90 = (double)(i % 10), .link_up = 1 };
+
+			r.rtt_p50 = r.rtt_p99 = r.probe_rtt = r.probe_loss = r.retrans_in =
+				r.retrans_out = r.rx_bps = r.tx_bps = r.util = r.routes =
+					r.announcements = r.withdrawals = 0;
+			cmm_db__sample_add(&db, &r);
+		}
+	}
+	cmm_db__commit(&db);
+	ASSERT_EQ(count("tier = 0"), 360, "360 rows of 1 s");
+	ASSERT_EQ(cmm_db__downsample(&db, nowsec), 0, "downsample");
+	ASSERT_EQ(count("tier = 0"), 120, "only the last hour stays at 1 s");
+	ASSERT_EQ(count("tier = 1"), 12, "2 h ago: 120 s as 12 means of 10 s");
+	ASSERT_EQ(count("tier = 2"), 2, "2 days ago: 120 s as 2 means of 60 s");
+	ASSERT_NEAR(avg_rtt(1, nowsec - 7200), 4.5, 1e-9, "a 10 s mean is the mean");
+	ASSERT_NEAR(avg_rtt(2, t0), 4.5, 1e-9, "a 60 s mean of 10 s means");
+	ASSERT_EQ(cmm_db__downsample(&db, nowsec + 31 * 86400), 0, "31 days later");
+	ASSERT_EQ(count("tier = 2"), 0, "60 s rows older than 30 days dropped");
+	cmm_db__close(&db);
+	unlink(dbpath);
+	snprintf(err, sizeof(err), "%s-wal", dbpath);
+	unlink(err);
+	snprintf(err, sizeof(err), "%s-shm", dbpath);
+	unlink(err);
+}
+
 int main(void)
 {
 	RUN(test_enter_needs_confirm_and_dwell);
@@ -413,5 +486,6 @@ int main(void)
 	RUN(test_pop_risk_shares);
 	RUN(test_restart_from_database);
 	RUN(test_later_decision_supersedes_pending);
+	RUN(test_downsampling);
 	return harness_exit();
 }

@@ -158,6 +158,56 @@ static void print_check(const struct cmm_config *c, bool json)
 	}
 }
 
+/* Every file the config names must be readable now, not at the first failure. */
+static int check_files(const struct cmm_config *c, char *err, size_t errlen)
+{
+	const struct {
+		const char *key, *path;
+	} f[] = {
+		{ "tls-ca", c->tls_ca },	 { "tls-cert", c->tls_cert },
+		{ "tls-key", c->tls_key },	 { "order-key", c->order_key },
+		{ "pfa config", c->pfa_config }, { "dns key-file", c->key_file },
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i].path[0] && access(f[i].path, R_OK)) {
+			snprintf(err, errlen, "%s: %s %s: cannot read: %s", c->path, f[i].key, f[i].path,
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	if (c->have_dns) {
+		struct dns_key k;
+		int ret = dns_key_read_file(&k, c->key_file, c->key_name[0] ? c->key_name : NULL);
+
+		if (ret) {
+			snprintf(err, errlen, "%s: dns key-file %s%s%s: %s", c->path, c->key_file,
+				 c->key_name[0] ? " key-name " : "", c->key_name, dns_strerror(ret));
+			return ret;
+		}
+	}
+	if (c->pfa_config[0]) {
+		struct pfa_config pc;
+		char *buf, msg[256];
+		size_t len;
+		int ret;
+
+		pfa_config__defaults(&pc);
+		if ((ret = read_file_all(c->pfa_config, 1 << 20, &buf, &len))) {
+			snprintf(err, errlen, "%s: pfa config %s: %s", c->path, c->pfa_config,
+				 strerror(-ret));
+			return ret;
+		}
+		ret = pfa_config__parse(&pc, buf, len, msg, sizeof(msg));
+		free(buf);
+		if (ret) {
+			snprintf(err, errlen, "%s: pfa config %s: %s", c->path, c->pfa_config, msg);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* ---- per poll -------------------------------------------------------------- */
 
 static struct cmmd_link *link_slot(struct cmmd_pop *p, const char *name)
@@ -620,6 +670,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (cmm_config_load(cfgpath, &d.cfg, err, sizeof(err))) {
+		fprintf(stderr, "cmmd: %s\n", err);
+		return 1;
+	}
+	if (check_files(&d.cfg, err, sizeof(err))) {
 		fprintf(stderr, "cmmd: %s\n", err);
 		return 1;
 	}
