@@ -288,6 +288,45 @@ if wait_for 5 /v1/status "[p['state'] for p in d['pops']] == ['ok', 'ok'] and [h
 else
 	fail "status: $(api /v1/status)"
 fi
+# every key docs/controller.md promises the CLI
+for pth in /v1/status /v1/pops /v1/links /v1/predict /v1/dns /v1/events /v1/mirror/jobs "/v1/history?link=popA/transit"; do
+	api "$pth" >"$T/doc-${pth//[\/?=]/_}.json"
+done
+if python3 - "$T" <<'PYCHECK'
+import json, sys, glob, os
+T = sys.argv[1]
+def doc(p): return json.load(open(os.path.join(T, "doc-" + p.replace("/", "_").replace("?", "_").replace("=", "_") + ".json")))
+def has(o, keys, what):
+    miss = [k for k in keys if k not in o]
+    assert not miss, (what, miss, o)
+st = doc("/v1/status")
+has(st, ["schema", "version", "started", "now", "pops", "hostnames", "journal_pending"], "status")
+for p in st["pops"]:
+    has(p, ["name", "region", "state", "risk"], "status.pops"); has(p["agent"], ["reachable", "age_s", "error"], "agent")
+for h in st["hostnames"]:
+    has(h, ["name", "primary", "serving", "state", "since", "target", "addresses"], "status.hostnames")
+for p in doc("/v1/pops")["pops"]:
+    has(p, ["name", "region", "state", "risk", "agent", "addresses", "links", "free", "bw", "storage_cost"], "pops")
+for l in doc("/v1/links")["links"]:
+    has(l, ["pop", "link", "age_s", "stale", "link_up", "rtt_p90_ms", "probe_rtt_ms", "probe_loss", "retrans_out",
+            "rx_bps", "tx_bps", "util", "routes", "withdrawals", "p", "horizon_s", "in_failure"], "links")
+pr = doc("/v1/predict"); has(pr, ["horizon_s", "links"], "predict")
+for l in pr["links"]:
+    has(l, ["pop", "link", "p", "logit", "warm", "in_failure", "top"], "predict.links")
+    for t in l["top"]: has(t, ["feature", "value", "contribution"], "predict.top")
+for h in doc("/v1/dns")["hostnames"]:
+    has(h, ["name", "want", "have", "flag", "serial", "in_sync", "error"], "dns")
+    assert h["in_sync"] and h["error"] is None, h
+has(doc("/v1/events"), ["events"], "events"); has(doc("/v1/mirror/jobs"), ["jobs"], "jobs")
+hi = doc("/v1/history?link=popA/transit")
+assert hi["samples"] and hi["predictions"], hi
+has(hi["samples"][0], ["ts", "pop", "link", "tier", "rtt_p90", "probe_loss", "rx_bps", "link_up"], "history.samples")
+has(hi["predictions"][0], ["ts", "horizon_s", "p", "top"], "history.predictions")
+assert json.loads(hi["predictions"][0]["top"])[0]["feature"], hi["predictions"][0]
+PYCHECK
+then pass "every key of the API contract is there (status, pops, links, predict, dns, events, jobs, history)"; else fail "API keys"; fi
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --unix-socket "$SOCK" http://cmmd/v1/status)
+[ "$code" = 405 ] && pass "POST: 405" || fail "POST: $code"
 code=$(curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" http://cmmd/v1/nope)
 [ "$code" = 404 ] && py "assert 'no such path' in d['error']" <"$T/body" && pass "unknown path: 404 with a JSON error" || fail "unknown path: $code"
 code=$(curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" "http://cmmd/v1/predict?link=popZ/x")
