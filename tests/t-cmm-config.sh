@@ -141,12 +141,21 @@ expect_err "bad duration" 1 "poll-interval '5x' must be a duration from 100ms to
 $POP"
 expect_err "duration out of range" 1 "stale-after '1ms' must be a duration" <<<"stale-after 1ms
 $POP"
-expect_err "hostname primary not a pop" 6 "primary 'nope' is not a pop defined above" <<<"$POP
+expect_err "hostname primary not a pop" 6 "primary 'nope' is not a pop \\(there is no 'pop nope" <<<"$POP
 hostname w.cdn.test {
 	primary nope
 }"
-expect_err "link to unknown pop" 5 "link names unknown pop 'zz'" <<<"$POP
+expect_err "link to unknown pop" 5 "link names unknown pop 'zz' \\(there is no 'pop zz" <<<"$POP
 link a zz cost 1"
+expect_err "link to itself" 5 "link from pop 'a' to itself" <<<"$POP
+link a a cost 1"
+expect_err "duplicate link" 10 "link b a is already defined on line 9" <<<"$POP
+pop b {
+	agent 127.0.0.1:2
+	address 192.0.2.2
+}
+link a b cost 1
+link b a cost 2"
 expect_err "link without cost" 5 "expected 'link POP POP cost PER-GB'" <<<"$POP
 link a a"
 expect_err "missing dns server" "" "dns \{ \} has no 'server" <<<"$POP
@@ -235,6 +244,32 @@ pfa {
 }"
 expect_err "unterminated quote" 1 "unterminated quoted string" <<<'control "/tmp/x
 '
+
+cat >"$T/fwd.conf" <<EOF
+pop popA {
+	agent 127.0.0.1:1
+	address 192.0.2.1
+}
+link popA popB cost 0.01
+hostname w.cdn.test {
+	primary popB
+}
+dns {
+	server 127.0.0.1
+	zone cdn.test
+	key-file $T/k.key
+}
+pop popB {
+	agent 127.0.0.1:2
+	address 192.0.2.2
+}
+EOF
+out=$("$CMMD" -c "$T/fwd.conf" --check -j 2>&1)
+if echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['links'][0]['b'] == 'popB' and d['hostnames'][0]['primary'] == 'popB'"; then
+	pass "a link or primary may name a pop defined further down"
+else
+	fail "forward reference: $out"
+fi
 
 out=$("$CMMD" -c "$T/nonexistent.conf" --check 2>&1); rc=$?
 if [ $rc -eq 1 ] && [[ "$out" == *"nonexistent.conf: cannot read: No such file or directory"* ]]; then

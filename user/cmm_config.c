@@ -465,12 +465,11 @@ static int host_key(struct parser *p, struct cmm_config *c, struct cmm_host *h, 
 	if ((err = one_arg(p, n, k, "one value")))
 		return err;
 	if (!strcmp(k, "primary")) {
-		int i = cmm_config_pop_index(c, w[1]);
-
-		if (i < 0)
-			return perr(p, "hostname '%s': primary '%s' is not a pop defined above (define 'pop %s { ... }' first)",
-				    h->name, w[1], w[1]);
-		h->primary = i;
+		/* resolved after the whole file: a pop may be defined further down */
+		if (!valid_name(w[1], 32))
+			return perr(p, "primary '%s' is not a pop name", w[1]);
+		snprintf(h->primary_name, sizeof(h->primary_name), "%s", w[1]);
+		h->primary_line = p->line;
 		return 0;
 	}
 	if (!strcmp(k, "regions")) {
@@ -542,8 +541,46 @@ bool cmm_config_resident(const struct cmm_config *c, int host, int pop)
 
 enum block { B_NONE, B_PFA, B_POLICY, B_DNS, B_POP, B_HOST };
 
+/* Names of pops in links and primaries, once every pop is known. */
+static int resolve(struct parser *p, struct cmm_config *c)
+{
+	for (int i = 0; i < c->nlinks; i++) {
+		struct cmm_pop_link *l = &c->links[i];
+
+		p->line = l->line;
+		l->a = cmm_config_pop_index(c, l->an);
+		l->b = cmm_config_pop_index(c, l->bn);
+		if (l->a < 0 || l->b < 0)
+			return perr(p, "link names unknown pop '%s' (there is no 'pop %s { ... }' in the file)",
+				    l->a < 0 ? l->an : l->bn, l->a < 0 ? l->an : l->bn);
+		if (l->a == l->b)
+			return perr(p, "link from pop '%s' to itself", l->an);
+		for (int j = 0; j < i; j++)
+			if ((c->links[j].a == l->a && c->links[j].b == l->b) ||
+			    (c->links[j].a == l->b && c->links[j].b == l->a))
+				return perr(p, "link %s %s is already defined on line %d", l->an, l->bn,
+					    c->links[j].line);
+	}
+	for (int i = 0; i < c->nhosts; i++) {
+		struct cmm_host *h = &c->hosts[i];
+
+		if (!h->primary_name[0])
+			continue;
+		p->line = h->primary_line;
+		h->primary = cmm_config_pop_index(c, h->primary_name);
+		if (h->primary < 0)
+			return perr(p, "hostname '%s': primary '%s' is not a pop (there is no 'pop %s { ... }' in the file)",
+				    h->name, h->primary_name, h->primary_name);
+	}
+	return 0;
+}
+
 static int check_all(struct parser *p, struct cmm_config *c)
 {
+	int err;
+
+	if ((err = resolve(p, c)))
+		return err;
 	p->line = 0;
 	if (c->exit >= c->enter)
 		return perr(p, "pfa exit %.2f must be below enter %.2f (the gap is the hysteresis)",
@@ -674,26 +711,19 @@ int cmm_config_parse(struct cmm_config *c, char *text, const char *path, char *e
 		if (!strcmp(w[0], "link")) {
 			struct cmm_pop_link *l;
 			double v;
-			int a, b;
 
 			if (n != 5 || strcmp(w[3], "cost"))
 				return perr(&p, "expected 'link POP POP cost PER-GB'");
-			a = cmm_config_pop_index(c, w[1]);
-			b = cmm_config_pop_index(c, w[2]);
-			if (a < 0 || b < 0)
-				return perr(&p, "link names unknown pop '%s' (define 'pop %s { ... }' before the link)",
-					    a < 0 ? w[1] : w[2], a < 0 ? w[1] : w[2]);
-			if (a == b)
-				return perr(&p, "link from pop '%s' to itself", w[1]);
-			if (cmm_config_link_cost(c, a, b) >= 0)
-				return perr(&p, "link %s %s is already defined", w[1], w[2]);
+			if (!valid_name(w[1], 32) || !valid_name(w[2], 32))
+				return perr(&p, "link '%s' '%s': not pop names", w[1], w[2]);
 			if (parse_num(w[4], 0, 1e9, &v))
 				return perr(&p, "link cost '%s' is not a number >= 0", w[4]);
 			if (c->nlinks == CMM_MAX_POP_LINKS)
 				return perr(&p, "more than %d links", CMM_MAX_POP_LINKS);
 			l = &c->links[c->nlinks++];
-			l->a = a;
-			l->b = b;
+			snprintf(l->an, sizeof(l->an), "%s", w[1]);
+			snprintf(l->bn, sizeof(l->bn), "%s", w[2]);
+			l->a = l->b = -1;
 			l->cost = v;
 			l->line = p.line;
 			continue;

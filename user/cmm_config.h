@@ -34,14 +34,17 @@ struct cmm_pop {
 };
 
 struct cmm_pop_link {
-	int a, b;		/* indexes into pops */
+	char an[CMM_NAME_MAX], bn[CMM_NAME_MAX];	/* as written (POPs may come later) */
+	int a, b;		/* indexes into pops, resolved after the whole file */
 	double cost;		/* per GB moved */
 	int line;
 };
 
 struct cmm_host {
 	char name[254];
-	int primary;		/* index into pops */
+	int primary;		/* index into pops, resolved after the whole file */
+	char primary_name[CMM_NAME_MAX];
+	int primary_line;
 	int nregions;
 	char regions[CMM_MAX_REGIONS][32];
 	uint32_t ttl;		/* 0: the dns ttl */
