@@ -282,6 +282,40 @@ static void test_stage_timeout_retries_once(void)
 	ASSERT_EQ(st(), CMM_AT_RISK, "AT_RISK");
 }
 
+static void test_target_fails(void)
+{
+	struct cmm_decision d;
+
+	/* STAGED at C, then C fails while A still works: back to A */
+	setup();
+	others_ok();
+	pop(0, true, false, 0.9);
+	run(15000, NULL);
+	cmm_engine__job_done(&eng, 0);
+	run(1000, NULL);
+	ASSERT_EQ(st(), CMM_STAGED, "STAGED at C");
+	pop(2, true, true, 0.9);
+	ASSERT_EQ(run(1000, &d), 1, "C failed: one decision");
+	ASSERT_EQ(st(), CMM_NORMAL, "back to NORMAL");
+	ASSERT_EQ(d.act[0], CMM_ACT_DNS_RESTORE, "DNS back to A");
+	ASSERT_TRUE(strstr(d.reason, "C, where www.cdn.test was staged, failed") != NULL, d.reason);
+	ASSERT_EQ(run(1000, NULL), 0, "and stays (dwell, C still failed)");
+	/* FAILED_OVER to C, then C fails: on to B */
+	setup();
+	others_ok();
+	pop(0, true, true, 0.9);
+	run(1000, &d);
+	ASSERT_STREQ(cfg.pops[d.target].name, "C", "failed over to C");
+	pop(2, true, true, 0.9);
+	ASSERT_EQ(run(1000, &d), 1, "C failed too");
+	ASSERT_EQ(d.to == CMM_FAILED_OVER && d.act[0] == CMM_ACT_DNS_STEER, 1, "steered again");
+	ASSERT_STREQ(cfg.pops[d.target].name, "B", "to B");
+	ASSERT_STREQ(cfg.pops[eng.hosts[0].serving].name, "B", "serving B");
+	/* nowhere left (D is not resident): stays on B even if B fails */
+	pop(1, true, true, 0.9);
+	ASSERT_EQ(run(2000, NULL), 0, "no healthy pop left: no move");
+}
+
 static void test_pop_risk_shares(void)
 {
 	struct cmm_link_risk l[2] = { { .p = 0.8, .bytes = 300 }, { .p = 0.2, .bytes = 100 } };
@@ -483,6 +517,7 @@ int main(void)
 	RUN(test_failure_fails_over_at_once);
 	RUN(test_failback_after_healthy_dwell_and_resync);
 	RUN(test_stage_timeout_retries_once);
+	RUN(test_target_fails);
 	RUN(test_pop_risk_shares);
 	RUN(test_restart_from_database);
 	RUN(test_later_decision_supersedes_pending);

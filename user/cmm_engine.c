@@ -209,6 +209,20 @@ static bool step_host(struct cmm_engine *e, int i, int64_t now, struct cmm_decis
 		return true;
 	case CMM_AT_RISK:
 	case CMM_STAGED:
+		if (h->target >= 0 && e->pops[h->target].known && e->pops[h->target].failed) {
+			/* B itself failed: A still works, so A serves again. */
+			enum cmm_state from = h->state;
+
+			snprintf(d->reason, sizeof(d->reason), "%s, where %s was staged, failed: %s; back to %s (risk %.2f)",
+				 c->pops[h->target].name, c->hosts[i].name, e->pops[h->target].why,
+				 c->pops[a].name, pa->risk);
+			d->target = h->target;
+			move(h, d, i, CMM_NORMAL, now);
+			h->target = -1;
+			h->serving = a;
+			add_act(d, from == CMM_STAGED ? CMM_ACT_DNS_RESTORE : CMM_ACT_NONE, a);
+			return true;
+		}
 		if (pa->risk <= c->exit) {
 			if (!h->exit_since_ms)
 				h->exit_since_ms = now;
@@ -253,6 +267,22 @@ static bool step_host(struct cmm_engine *e, int i, int64_t now, struct cmm_decis
 		}
 		return false;
 	case CMM_FAILED_OVER:
+		if (e->pops[h->serving].known && e->pops[h->serving].failed) {
+			/* A still failed and the POP serving instead failed too: the next one. */
+			int old = h->serving;
+
+			b = cmm_engine__pick_target(e, i);
+			if (b < 0)
+				return false;
+			snprintf(d->reason, sizeof(d->reason), "%s, serving instead of %s, failed: %s; to %s (best healthy pop)",
+				 c->pops[old].name, c->pops[a].name, e->pops[old].why, c->pops[b].name);
+			move(h, d, i, CMM_FAILED_OVER, now);
+			h->target = b;
+			h->serving = b;
+			d->target = b;
+			add_act(d, CMM_ACT_DNS_STEER, b);
+			return true;
+		}
 		if (pa->risk <= c->exit) {
 			if (!h->healthy_since_ms)
 				h->healthy_since_ms = now;
