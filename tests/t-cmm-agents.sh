@@ -50,6 +50,7 @@ cleanup() {
 	rm -rf "/sys/fs/bpf/presage-test-$P-a" "/sys/fs/bpf/presage-test-$P-b" "$T"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 for c in named tsig-keygen dig promtool openssl curl python3; do
 	command -v $c >/dev/null || { echo "SKIP: $c missing"; exit 77; }

@@ -644,6 +644,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct cmmd d;
+	static struct cmm_agent_poll polled[CMM_MAX_POPS];
 	struct cmm_api *api = NULL;
 	const char *cfgpath = NULL;
 	bool check = false, json = false;
@@ -718,8 +719,13 @@ int main(int argc, char **argv)
 	while (!stop_sig) {
 		int64_t t0 = now_ms();
 
-		cmm_poller__poll(d.poller, d.agents, t0);
+		/* Poll into a copy: API threads read d.agents under the lock meanwhile. */
 		pthread_mutex_lock(&d.lock);
+		memcpy(polled, d.agents, sizeof(polled));
+		pthread_mutex_unlock(&d.lock);
+		cmm_poller__poll(d.poller, polled, t0);
+		pthread_mutex_lock(&d.lock);
+		memcpy(d.agents, polled, sizeof(polled));
 		d.now_ms = now_ms();
 		cmm_db__begin(&d.db);
 		for (int i = 0; i < d.cfg.npops; i++) {
