@@ -30,7 +30,9 @@ static const char schema[] =
 	" hostname TEXT, source TEXT, dest TEXT, items INTEGER, bytes INTEGER, state TEXT,"
 	" created_ms INTEGER, updated_ms INTEGER, cost REAL, needed INTEGER);"
 	"CREATE TABLE IF NOT EXISTS hostnames(name TEXT PRIMARY KEY, state TEXT, since_ms INTEGER,"
-	" primary_pop TEXT, serving_pop TEXT, target_pop TEXT, last_journal_id INTEGER);";
+	" primary_pop TEXT, serving_pop TEXT, target_pop TEXT, last_journal_id INTEGER);"
+	/* pending rows are looked up every poll and on every /v1/status */
+	"CREATE INDEX IF NOT EXISTS journal_status ON journal(status);";
 
 static int db_err(struct cmm_db *d, const char *what)
 {
