@@ -17,7 +17,7 @@
 # re-applied without a second UPDATE (SOA serial unchanged); failback when
 # popA is healthy again; SIGTERM stops cleanly.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 ROOT=$PWD
 P=tc1
@@ -27,6 +27,7 @@ DNS_PORT=19153
 LISTEN=127.0.0.1:19180
 SOCK=$T/cmmd.sock
 PIDS=()
+declare -A AGENT_PID
 FAILED=0
 CMMD_PID=
 pass() { echo "PASS: $*"; }
@@ -143,7 +144,7 @@ agent_start() { # a|b
 	local x=$1 n0 deadline
 	n0=$(grep -c "started:" "$T/agent-$x.log" 2>/dev/null)
 	"$BUILD/ihmd" -c "$T/ihmd-$x.conf" --netns "$P-p$x" --quiet >/dev/null 2>>"$T/agent-$x.log" &
-	eval "AGENT_$x=$!"
+	AGENT_PID[$x]=$!
 	PIDS+=($!)
 	deadline=$(($(date +%s) + 60))
 	while [ "$(date +%s)" -lt "$deadline" ]; do
@@ -380,7 +381,7 @@ s_pred1=$(serial)
 
 # ---- an agent killed: its POP unknown within stale-after, nothing decided from it
 ev0=$(api /v1/events | py "print(len(d['events']))")
-kill -TERM "$AGENT_b"; wait "$AGENT_b" 2>/dev/null
+kill -TERM "${AGENT_PID[b]}"; wait "${AGENT_PID[b]}" 2>/dev/null
 t0=$(date +%s.%N)
 if wait_for 10 /v1/status "[p['state'] for p in d['pops'] if p['name'] == 'popB'] == ['unknown']"; then
 	dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')

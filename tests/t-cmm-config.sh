@@ -5,7 +5,7 @@
 # the -j output), defaults, and errors that name FILE:LINE and what was
 # expected; exit status 1 on a bad file, 2 on bad usage, 0 on --help.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 CMMD=$BUILD/cmmd
 T=$(mktemp -d /tmp/t-cmm-config.XXXXXX)
