@@ -363,6 +363,8 @@ if cmp -s "$T/store-a/www.cdn.test/a.bin" "$T/store-b/www.cdn.test/a.bin" &&
 else
 	fail "staged items missing at popB: $(ls "$T/store-b/www.cdn.test")"
 fi
+grep -q "order 1: 2 items of www.cdn.test verified at popB (SHA-256 = popA's)" "$T/cmmd.log" &&
+	pass "cmmd compared both manifests before STAGED" || fail "no manifest verification in the log"
 flag=$(digs _presage.www.cdn.test TXT)
 [ "$(digs www.cdn.test A)" = 198.18.2.80 ] && [[ "$flag" == *'"state=staged"'* ]] &&
 	pass "staged: BIND answers popB, flag state=staged" || fail "staged DNS: $(digs www.cdn.test A) $flag"
@@ -496,6 +498,8 @@ if [ "$(tree_sums "$T/store-a/www.cdn.test")" = "$(tree_sums "$T/store-b/www.cdn
 else
 	fail "re-sync: stores differ or flag left: $(cat "$flagfile" 2>&1)"
 fi
+grep -q "3 items of www.cdn.test verified at popA (SHA-256 = popB's)" "$T/cmmd.log" &&
+	pass "re-sync verified by manifests (3 items)" || fail "no re-sync verification in the log"
 api /v1/mirror/jobs | py "
 j = d['jobs'][-1]; assert len(d['jobs']) == 2 and j['state'] == 'verified' and j['dest'] == 'popA' and j['hostname'] == 'www.cdn.test', j" &&
 	pass "/v1/mirror/jobs: the re-sync job, verified" || fail "jobs: $(api /v1/mirror/jobs)"

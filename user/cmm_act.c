@@ -359,6 +359,7 @@ static int do_order(struct cmm_act *a, const struct cmm_journal_row *r, int host
 	src = resync ? tgt : prim;
 	dst = resync ? prim : tgt;
 	memset(ord, 0, sizeof(*ord));
+	ord->src = src;
 	ord->dest = dst;
 	if (!c->pops[src].mirror[0] || !c->pops[dst].mirror[0] || !a->mirror_ok) {
 		ord->done = true;
@@ -385,10 +386,13 @@ static int do_order(struct cmm_act *a, const struct cmm_journal_row *r, int host
 	}
 	ord->items = nitems;
 	ret = mirror_order__sign(&o, c->order_key, &text, &len);
-	for (size_t i = 0; i < nitems; i++)
-		free(items[i]);
-	free(items);
+	/* the planned paths stay with the order: its verification checks them */
+	ord->paths = nitems ? items : NULL;
+	ord->npaths = nitems;
+	if (!nitems)
+		free(items);
 	if (ret) {
+		cmm_order_ref__clear(ord);
 		snprintf(detail, dlen, "signing order %s with %s: %s", o.id, c->order_key,
 			 mirror_strerror(ret));
 		return ret;
@@ -396,6 +400,7 @@ static int do_order(struct cmm_act *a, const struct cmm_journal_row *r, int host
 	ret = mirror_ctl_submit(&a->ctl, c->pops[dst].mirror, text, len, &st, err, sizeof(err));
 	free(text);
 	if (ret) {
+		cmm_order_ref__clear(ord);
 		snprintf(detail, dlen, "order %s to %s (%s): %s", o.id, c->pops[dst].name,
 			 c->pops[dst].mirror, err[0] ? err : mirror_strerror(ret));
 		return ret;
@@ -436,6 +441,54 @@ int cmm_act__apply(struct cmm_act *a, const struct cmm_journal_row *r, int host,
 		snprintf(detail, dlen, "unknown action '%s'", r->action);
 		return -EINVAL;
 	}
+}
+
+void cmm_order_ref__clear(struct cmm_order_ref *o)
+{
+	for (size_t i = 0; i < o->npaths; i++)
+		free(o->paths[i]);
+	free(o->paths);
+	o->paths = NULL;
+	o->npaths = 0;
+}
+
+int cmm_act__verify(struct cmm_act *a, int host, const struct cmm_order_ref *o, char *detail,
+		    size_t dlen)
+{
+	const struct cmm_config *c = a->cfg;
+	const char *hn = c->hosts[host].name;
+	struct mirror_manifest ms = { 0 }, md = { 0 };
+	char err[256] = "";
+	int ret, ok = 1;
+	size_t n;
+
+	ret = mirror_ctl_manifest(&a->ctl, c->pops[o->src].mirror, hn, &ms, err, sizeof(err));
+	if (!ret)
+		ret = mirror_ctl_manifest(&a->ctl, c->pops[o->dest].mirror, hn, &md, err, sizeof(err));
+	if (ret) {
+		snprintf(detail, dlen, "manifest of %s: %s", hn, err[0] ? err : mirror_strerror(ret));
+		goto out;
+	}
+	n = o->paths ? o->npaths : ms.n;
+	for (size_t i = 0; i < n && ok; i++) {
+		const char *path = o->paths ? o->paths[i] : ms.v[i].path;
+		struct mirror_entry *s = mirror_manifest__find(&ms, path);
+		struct mirror_entry *d = mirror_manifest__find(&md, path);
+
+		if (!s || !d || memcmp(s->sha, d->sha, 32)) {
+			snprintf(detail, dlen, "%s: %s", path, !s ? "gone from the source" :
+				 !d ? "missing at the destination" : "SHA-256 differs from the source");
+			ok = 0;
+		}
+	}
+	if (ok)
+		snprintf(detail, dlen, "%zu item%s of %s verified at %s (SHA-256 = %s's)", n,
+			 n == 1 ? "" : "s", hn, c->pops[o->dest].name, c->pops[o->src].name);
+	ret = ok;
+out:
+	mirror_manifest__clear(&ms);
+	mirror_manifest__clear(&md);
+	return ret;
 }
 
 int cmm_act__job_status(struct cmm_act *a, int dest, const char *order_id, char *detail,

@@ -35,7 +35,9 @@ struct cmm_act {
 /* What a mirror action started; order_id empty when nothing was ordered. */
 struct cmm_order_ref {
 	char order_id[65];
-	int dest;		/* POP index */
+	int src, dest;		/* POP indexes */
+	char **paths;		/* the planned items ("host/path"); NULL: the whole host */
+	size_t npaths;
 	bool done;		/* finished already (or nothing to do) */
 	uint64_t items, bytes;
 	double cost;
@@ -50,6 +52,18 @@ void cmm_act__fini(struct cmm_act *a);
  */
 int cmm_act__apply(struct cmm_act *a, const struct cmm_journal_row *r, int host,
 		   struct cmm_order_ref *ord, char *detail, size_t dlen);
+
+/* Free the planned paths (the struct may be reused). */
+void cmm_order_ref__clear(struct cmm_order_ref *o);
+
+/*
+ * The contract's "verified": every planned item (every item of @src's
+ * manifest of the host when @o->paths is NULL) is in @o->dest's manifest
+ * with the same SHA-256. 1 verified, 0 not (@detail says which item), or a
+ * negative code when a manifest cannot be read.
+ */
+int cmm_act__verify(struct cmm_act *a, int host, const struct cmm_order_ref *o, char *detail,
+		    size_t dlen);
 
 /* Status of a mirror job: 1 done, 0 still running, negative failed/unknown (@detail). */
 int cmm_act__job_status(struct cmm_act *a, int dest, const char *order_id, char *detail,

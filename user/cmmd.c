@@ -441,15 +441,18 @@ static void apply_row(struct cmmd *d, struct cmm_journal_row *r, int host)
 	}
 	cmm_db__journal_mark(&d->db, r->id, err ? "pending" : "done", err ? 0 : now_ms(), detail);
 	if (!err && (act == CMM_ACT_MIRROR_ORDER || act == CMM_ACT_RESYNC_ORDER)) {
+		cmm_order_ref__clear(&d->hosts[host].ord);
 		d->hosts[host].ord = ord;
-		d->hosts[host].waiting = !ord.done;
+		/* An order is verified by check_jobs (even one the agent had done
+		 * already); no order (nothing to mirror) lets the state move on. */
+		d->hosts[host].waiting = ord.order_id[0] != '\0';
 		if (ord.order_id[0])
 			cmm_db__job_save(&d->db, ord.order_id, r->id, r->hostname,
 					 act == CMM_ACT_MIRROR_ORDER ? r->pop : r->target,
 					 d->cfg.pops[ord.dest].name, (int64_t)ord.items,
 					 (int64_t)ord.bytes, ord.done ? "done" : "queued", now_ms(),
 					 ord.cost);
-		if (ord.done)
+		else
 			cmm_engine__job_done(&d->eng, host);
 	}
 }
@@ -521,14 +524,24 @@ static void check_jobs(struct cmmd *d)
 		st = cmm_act__job_status(&d->act, h->ord.dest, h->ord.order_id, detail, sizeof(detail));
 		if (st == 0)
 			continue;
+		if (st > 0) {
+			/* The agent says done; check it: the manifests must agree. */
+			st = cmm_act__verify(&d->act, i, &h->ord, detail, sizeof(detail));
+			if (st < 0) {
+				pr_warn("%s: order %s: %s (asking again)\n", d->cfg.hosts[i].name,
+					h->ord.order_id, detail);
+				continue;
+			}
+			if (st == 0)
+				st = -EIO;
+		}
 		h->waiting = false;
 		cmm_db__job_save(&d->db, h->ord.order_id, 0, d->cfg.hosts[i].name, "",
 				 d->cfg.pops[h->ord.dest].name, (int64_t)h->ord.items,
 				 (int64_t)h->ord.bytes, st > 0 ? "verified" : "failed", now_ms(),
 				 h->ord.cost);
 		if (st > 0) {
-			pr_info("%s: order %s verified at %s\n", d->cfg.hosts[i].name, h->ord.order_id,
-				d->cfg.pops[h->ord.dest].name);
+			pr_info("%s: order %s: %s\n", d->cfg.hosts[i].name, h->ord.order_id, detail);
 			cmm_engine__job_done(&d->eng, i);
 		} else {
 			pr_warn("%s: %s\n", d->cfg.hosts[i].name, detail);
@@ -583,10 +596,12 @@ static void recover(struct cmmd *d)
 			} else if (!strcmp(all[k].status, "done")) {
 				snprintf(d->hosts[i].ord.order_id, sizeof(d->hosts[i].ord.order_id), "%lld",
 					 (long long)all[k].id);
-				d->hosts[i].ord.dest = cmm_config_pop_index(
-					c, !strcmp(all[k].action, "mirror-order") ? all[k].target :
-										    all[k].pop);
-				d->hosts[i].waiting = d->hosts[i].ord.dest >= 0;
+				bool stage = !strcmp(all[k].action, "mirror-order");
+
+				/* a stage order pulls into its target from the primary, a re-sync the reverse */
+				d->hosts[i].ord.dest = cmm_config_pop_index(c, stage ? all[k].target : all[k].pop);
+				d->hosts[i].ord.src = cmm_config_pop_index(c, stage ? all[k].pop : all[k].target);
+				d->hosts[i].waiting = d->hosts[i].ord.dest >= 0 && d->hosts[i].ord.src >= 0;
 			}
 			break;
 		}
@@ -783,6 +798,8 @@ out:
 			pr_warn("pfa state %s: %s\n", pfapath, pfa_strerror(e));
 	}
 	cmm_poller__free(d.poller);
+	for (int i = 0; i < CMM_MAX_HOSTS; i++)
+		cmm_order_ref__clear(&d.hosts[i].ord);
 	cmm_act__fini(&d.act);
 	pfa_model__free(d.pfa);
 	cmm_db__close(&d.db);
