@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The DNS client: UDP first, TCP when the message does not fit 512 bytes or
- * the reply is truncated; retries with exponential back-off; every reply
- * matched by ID, opcode and question, and TSIG-verified when we signed.
+ * The DNS client: UDP first, TCP when the message does not fit 512 bytes
+ * (1232 once the server has shown EDNS) or the reply is truncated; one TCP
+ * connection kept open across messages (RFC 7766); an EDNS(0) OPT on every
+ * message until a server answers FORMERR to it (RFC 6891 7); retries with
+ * exponential back-off; every reply matched by ID, opcode and question, and
+ * TSIG-verified when we signed.
  *
  * Retrying an UPDATE is safe because presage's updates carry prerequisites
  * (compare-and-set on the mirroring flag): if the first copy was applied and

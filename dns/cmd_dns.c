@@ -29,6 +29,8 @@ struct opts {
 	size_t nflag;
 	bool no_split;
 	bool no_flag;
+	bool zones_from_config; /* a --zone replaces the file's zones */
+	struct dns_config cfg;	/* --config FILE; its fields are defaults for the options */
 };
 
 static void usage(FILE *f)
@@ -40,6 +42,9 @@ static void usage(FILE *f)
 		"       presage dns update OP...      (raw RFC 2136 update; split per zone)\n"
 		"       presage dns query NAME TYPE\n"
 		"Options (all commands):\n"
+		"  --config FILE         server, port, zones, key and ttl from FILE (dns/config.c's\n"
+		"                        format: server, port, zone, key-file, key-name, ttl, name);\n"
+		"                        options given on the command line override the file\n"
 		"  --server ADDR[#PORT]  authoritative primary (numeric address; default 127.0.0.1)\n"
 		"  --port PORT           server port (default 53)\n"
 		"  --zone ZONE           zone to update (repeat for several; default: found by SOA)\n"
@@ -108,17 +113,84 @@ static void report_err(struct dns_client *c, const char *what, int err)
 		pr_err("dns: %s: %s\n", what, dns_strerror(err));
 }
 
+/* A whole number in [lo, hi] for option @opt: 0, or -EINVAL after saying what was wrong. */
+static int opt_num(const char *opt, const char *v, long long lo, long long hi, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	if (!*v || *end || errno || *out < lo || *out > hi) {
+		pr_err("dns: %s '%s': expected a whole number from %lld to %lld\n", opt, v, lo, hi);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_server(struct opts *o, const char *arg)
 {
 	const char *hash = strchr(arg, '#');
 	size_t l = hash ? (size_t)(hash - arg) : strlen(arg);
+	long long port;
 
-	if (l >= sizeof(o->server))
+	if (l >= sizeof(o->server)) {
+		pr_err("dns: --server '%s' is too long\n", arg);
 		return -EINVAL;
+	}
 	memcpy(o->server, arg, l);
 	o->server[l] = 0;
-	if (hash)
-		o->co.port = (uint16_t)atoi(hash + 1);
+	if (hash) {
+		if (opt_num("--server port", hash + 1, 1, 65535, &port))
+			return -EINVAL;
+		o->co.port = (uint16_t)port;
+	}
+	return 0;
+}
+
+/*
+ * --config FILE, read before the other options so that they override it.
+ * The file's 'name' lines are allowed (the controller's file has them) and
+ * not used here: the name is an operand.
+ */
+static int load_config(struct opts *o, int argc, char **argv)
+{
+	const char *path = NULL;
+	char err[512];
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config")) {
+			if (i + 1 == argc) {
+				pr_err("dns: --config needs a FILE\n");
+				return -EINVAL;
+			}
+			path = argv[++i];
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			path = argv[i] + 9;
+		}
+	}
+	if (!path)
+		return 0;
+	ret = dns_config__read_file_flags(&o->cfg, path, DNS_CONFIG_NAMES_OPTIONAL, err,
+					  sizeof(err));
+	if (ret) {
+		pr_err("dns: %s\n", err);
+		return ret;
+	}
+	_Static_assert(sizeof(o->server) >= sizeof(o->cfg.server), "server fits");
+	_Static_assert(MAX_ZONES >= DNS_CONFIG_ZONES_MAX, "zones fit");
+	strcpy(o->server, o->cfg.server);
+	o->co.port = o->cfg.port;
+	memcpy(o->zones, o->cfg.zones, o->cfg.nzones * sizeof(o->zones[0]));
+	o->nzones = o->cfg.nzones;
+	o->zones_from_config = o->nzones > 0;
+	if (o->cfg.key_file[0])
+		o->keyfile = o->cfg.key_file;
+	if (o->cfg.key_name[0])
+		o->keyname = o->cfg.key_name;
+	o->ttl = o->cfg.ttl;
 	return 0;
 }
 
@@ -133,13 +205,17 @@ static int parse_opts(struct opts *o, int *argc, char ***argv)
 		{ "fudge", required_argument, NULL, 'F' },   { "time-offset", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' }, { "no-split", no_argument, NULL, 'N' },
 		{ "no-flag", no_argument, NULL, 'n' },
-		{ "no-edns", no_argument, NULL, 'E' },	     { "help", no_argument, NULL, 'h' },
+		{ "no-edns", no_argument, NULL, 'E' },
+		{ "config", required_argument, NULL, 'C' },	     { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	long long v;
 	int c, err;
 
 	strcpy(o->server, "127.0.0.1");
 	o->ttl = 30;
+	if ((err = load_config(o, *argc, *argv)))
+		return err;
 	optind = 1;
 	/* '+': stop at the first operand? No: options may follow operands. */
 	while ((c = getopt_long(*argc, *argv, "jh", lo, NULL)) != -1) {
@@ -149,9 +225,15 @@ static int parse_opts(struct opts *o, int *argc, char ***argv)
 				return -EINVAL;
 			break;
 		case 'p':
-			o->co.port = (uint16_t)atoi(optarg);
+			if (opt_num("--port", optarg, 1, 65535, &v))
+				return -EINVAL;
+			o->co.port = (uint16_t)v;
 			break;
 		case 'z':
+			if (o->zones_from_config) {
+				o->nzones = 0;
+				o->zones_from_config = false;
+			}
 			if (o->nzones == MAX_ZONES ||
 			    (err = dns_name_from_text(&o->zones[o->nzones], optarg))) {
 				pr_err("dns: bad zone '%s'\n", optarg);
@@ -166,7 +248,10 @@ static int parse_opts(struct opts *o, int *argc, char ***argv)
 			o->keyname = optarg;
 			break;
 		case 't':
-			o->ttl = (uint32_t)strtoul(optarg, NULL, 10);
+			/* RFC 2181: 0..2^31-1; 0 would defeat caching altogether */
+			if (opt_num("--ttl", optarg, 1, 2147483647LL, &v))
+				return -EINVAL;
+			o->ttl = (uint32_t)v;
 			break;
 		case 'f': {
 			const char *eq = strchr(optarg, '=');
@@ -184,10 +269,15 @@ static int parse_opts(struct opts *o, int *argc, char ***argv)
 			break;
 		}
 		case 'T':
-			o->co.timeout_ms = atoi(optarg);
+			if (opt_num("--timeout", optarg, 1, 600000, &v))
+				return -EINVAL;
+			o->co.timeout_ms = (int)v;
 			break;
 		case 'r':
-			o->co.retries = atoi(optarg);
+			/* the timeout doubles per retry: 10 already waits 1024 timeouts */
+			if (opt_num("--retries", optarg, 0, 10, &v))
+				return -EINVAL;
+			o->co.retries = (int)v;
 			if (o->co.retries == 0)
 				o->co.retries = -1; /* 0 in opts means "default" */
 			break;
@@ -195,10 +285,16 @@ static int parse_opts(struct opts *o, int *argc, char ***argv)
 			o->co.tcp_only = true;
 			break;
 		case 'F':
-			o->co.fudge = (uint16_t)atoi(optarg);
+			if (opt_num("--fudge", optarg, 1, 65535, &v))
+				return -EINVAL;
+			o->co.fudge = (uint16_t)v;
 			break;
 		case 'o':
-			o->co.time_offset = strtoll(optarg, NULL, 10);
+			if (opt_num("--time-offset", optarg, -1000000000LL, 1000000000LL, &v))
+				return -EINVAL;
+			o->co.time_offset = v;
+			break;
+		case 'C': /* read by load_config() before the other options */
 			break;
 		case 'j':
 			cli_json = true;

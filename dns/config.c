@@ -196,6 +196,12 @@ static int one_line(struct parser *p, struct dns_config *c, char **w, int nw)
 int dns_config__parse(struct dns_config *c, char *text, const char *path, char *err,
 		      size_t errlen)
 {
+	return dns_config__parse_flags(c, text, path, 0, err, errlen);
+}
+
+int dns_config__parse_flags(struct dns_config *c, char *text, const char *path, unsigned flags,
+			    char *err, size_t errlen)
+{
 	struct parser p = { .path = path ? path : "-", .err = err, .errlen = errlen };
 	char *line, *next, *w[3];
 	int ret;
@@ -220,7 +226,7 @@ int dns_config__parse(struct dns_config *c, char *text, const char *path, char *
 			return ret;
 	}
 	/* whole-file checks, reported at the line that introduced the problem */
-	if (!c->nnames) {
+	if (!c->nnames && !(flags & DNS_CONFIG_NAMES_OPTIONAL)) {
 		p.line = 0;
 		return perr(&p, "no 'name' lines: list the names to steer");
 	}
@@ -243,6 +249,12 @@ int dns_config__parse(struct dns_config *c, char *text, const char *path, char *
 
 int dns_config__read_file(struct dns_config *c, const char *path, char *err, size_t errlen)
 {
+	return dns_config__read_file_flags(c, path, 0, err, errlen);
+}
+
+int dns_config__read_file_flags(struct dns_config *c, const char *path, unsigned flags, char *err,
+				size_t errlen)
+{
 	char *buf = NULL;
 	size_t len;
 	int ret;
@@ -263,7 +275,7 @@ int dns_config__read_file(struct dns_config *c, const char *path, char *err, siz
 		free(buf);
 		return perr(&p, "NUL byte in the file (not a text file?)");
 	}
-	ret = dns_config__parse(c, buf, path, err, errlen);
+	ret = dns_config__parse_flags(c, buf, path, flags, err, errlen);
 	free(buf);
 	return ret;
 }

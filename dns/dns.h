@@ -483,5 +483,15 @@ int dns_config__parse(struct dns_config *c, char *text, const char *path, char *
 		      size_t errlen);
 /* Read and parse a file; a read failure is a negative errno, also described in @err. */
 int dns_config__read_file(struct dns_config *c, const char *path, char *err, size_t errlen);
+/*
+ * The same with @flags: DNS_CONFIG_NAMES_OPTIONAL accepts a file without
+ * 'name' lines (`presage dns --config FILE` takes server, port, zones, key
+ * and ttl from it; the name is on the command line).
+ */
+#define DNS_CONFIG_NAMES_OPTIONAL 1u
+int dns_config__parse_flags(struct dns_config *c, char *text, const char *path, unsigned flags,
+			    char *err, size_t errlen);
+int dns_config__read_file_flags(struct dns_config *c, const char *path, unsigned flags, char *err,
+				size_t errlen);
 
 #endif

@@ -69,3 +69,10 @@ $(BUILD)/dns/dns-seq: $(BUILD)/dns/seq_dns.o $(BUILD)/libpresage-dns.a $(BUILD)/
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
 TEST_BINS += $(BUILD)/dns/dns-seq
+
+# Test tool: a rival writer between dns_steer__set()'s read and its UPDATE
+# (the UPDATE is intercepted with --wrap) for tests/t-dns-{bind,knot}.sh.
+$(BUILD)/dns/dns-race: $(BUILD)/dns/race_dns.o $(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -Wl,--wrap=dns_client__send -o $@ $^ $(DNS_LIBS) $(BPF_LIBS)
+TEST_BINS += $(BUILD)/dns/dns-race

@@ -22,7 +22,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: dns-seq ADDR PORT KEYFILE ZONE PREFIX N [tcp] [no-edns] [pause=MS]\n");
+	fprintf(stderr,
+		"usage: dns-seq ADDR PORT KEYFILE ZONE PREFIX N [tcp] [no-edns] [pause=MS]\n");
 	return 2;
 }
 
@@ -44,10 +45,8 @@ int main(int argc, char **argv)
 			o.tcp_only = true;
 		else if (!strcmp(argv[i], "no-edns"))
 			o.no_edns = true;
-		else if (!strncmp(argv[i], "pause=", 6) && (pause_ms = strtol(argv[i] + 6, &end, 10)) >= 0 &&
-			 !*end)
-			;
-		else
+		else if (strncmp(argv[i], "pause=", 6) ||
+			 (pause_ms = strtol(argv[i] + 6, &end, 10)) < 0 || *end || end == argv[i] + 6)
 			return usage();
 	}
 	n = (int)strtol(argv[6], &end, 10);

@@ -13,16 +13,19 @@
 # over whole processes is printed too. "presage + verify" adds the
 # read-your-write queries `presage dns set` does (nsupdate does none).
 #
-# BIND's per-update cost drifts as its journal grows and the machine may be
-# shared, so each round alternates nsupdate, presage, presage, nsupdate and
-# every round's ratio is printed; the summary is the median round.
+# BIND's per-update cost drifts (its rate here rose 3x over five rounds) and
+# the machine may be shared, so each round runs nsupdate, presage, presage,
+# nsupdate (ABBA: a linear drift cancels within the round) against the same
+# named, and every round's ratio is printed. The summary is the median of
+# DNS_BENCH_ROUNDS rounds (default 7) with the lowest and highest round, so
+# the spread of the figure is visible next to it.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BENCH=$BUILD/dns/dns-bench
 N1=${DNS_BENCH_N1:-500}       # messages at 1 record each
 NB=${DNS_BENCH_NB:-20}        # messages at 100 records each
-ROUNDS=${DNS_BENCH_ROUNDS:-3}
+ROUNDS=${DNS_BENCH_ROUNDS:-7}
 command -v named >/dev/null && command -v nsupdate >/dev/null || { echo "bench-dns: named/nsupdate missing, skipped"; exit 0; }
 [ -x "$BENCH" ] || { echo "bench-dns: $BENCH not built (make bench builds it)"; exit 0; }
 T=$(mktemp -d /tmp/presage-bench-dns-XXXXXX)
@@ -91,10 +94,16 @@ for _ in 1 2 3 4 5; do
 	NS_FIXED=$(awk -v a="$t0" -v b="$(now)" -v m="$NS_FIXED" 'BEGIN { d = b - a; print (d < m ? d : m) }')
 	NS_FIXED_CPU=$(awk -v d="$cpu" -v m="$NS_FIXED_CPU" 'BEGIN { print (d < m ? d : m) }')
 done
-# warm-up so neither side pays for the first journal writes
-"$BENCH" 127.0.0.1 $PORT "$T/k.key" bench.test 50 1 warm >/dev/null 2>&1
-nsupdate -k "$T/k.key" <(nsup_file 50 1 nwarm) >/dev/null 2>&1
+# Warm-up, both clients in turn: named's first seconds after start-up are
+# slower (its rate kept rising over the first rounds with 50-message warm-ups,
+# which made those rounds' ratios swing from 0.6 to 1.4).
+for w in 1 2 3; do
+	"$BENCH" 127.0.0.1 $PORT "$T/k.key" bench.test "$N1" 1 "warm$w" >/dev/null 2>&1
+	nsupdate -k "$T/k.key" <(nsup_file "$N1" 1 "nwarm$w") >/dev/null 2>&1
+done
 
+# the machine may be shared: say how busy it was, next to the figures
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 med() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 printf 'nsupdate start+exit, subtracted from its loop: %.0f ms wall, %.0f ms CPU\n' \
 	"$(awk -v f="$NS_FIXED" 'BEGIN { print f * 1000 }')" "$(awk -v f="$NS_FIXED_CPU" 'BEGIN { print f * 1000 }')"
@@ -133,7 +142,12 @@ for per in 1 100; do
 	printf "$H" median "$per" "$(med <"$T/nsr-$per")" "$(med <"$T/usr-$per")" "$(med <"$T/ratios-$per")" \
 		"$(med <"$T/p50-$per")" "$(med <"$T/p99-$per")" "$(med <"$T/nscpu-$per")" "$(med <"$T/uscpu-$per")" \
 		"$(med <"$T/vr-$per")" "$(med <"$T/wr-$per")"
+	sort -g "$T/ratios-$per" | awk -v per="$per" -v med="$(med <"$T/ratios-$per")" \
+		'{ a[NR] = $1 } END { printf "summary %s rec/msg: presage/nsupdate %.2f, median of %d rounds (lowest %.2f, highest %.2f)\n", per, med, NR, a[1], a[NR] }' \
+		>>"$T/summary"
 done
+cat "$T/summary" 2>/dev/null
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ $fail = 1 ] && { echo "bench-dns: a run failed (see above)"; tail -5 "$T/named.log"; exit 0; }
 echo "ratio: presage/nsupdate records/s over the send loops; wall-r: the same over whole processes (nsupdate start/exit included)"
 echo "p50/p99: presage per-update latency; ns/us cpu: client CPU us per message (user+sys; nsupdate's start/exit CPU subtracted)"

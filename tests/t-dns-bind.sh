@@ -65,6 +65,8 @@ run_scenarios "$T/k.key" "$T/kbad.key" "$T/kunk.key"
 
 run_error_common "$T/k.key"
 
+run_config "$T/k.key"
+
 srv_edns_requests() {
 	python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:$STATS_PORT/json/v1/server'))['nsstats'].get('ReqEdns0', 0))"
 }

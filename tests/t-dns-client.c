@@ -26,6 +26,8 @@ enum mode {
 	M_TC,		/* UDP reply truncated; TCP answers */
 	M_DROP_FIRST,	/* ignore the first datagram */
 	M_BADTIME,	/* signed NOTAUTH with TSIG error BADTIME */
+	M_TCP_KEEP,	/* TCP: keep connections open, but close the one that carries
+			 * the 2nd message without answering it */
 };
 
 static struct dns_key key;
@@ -33,6 +35,7 @@ static int udp_fd, tcp_fd;
 static uint16_t port;
 static volatile enum mode mode;
 static volatile int seen;
+static volatile int tcp_seen; /* TCP messages read, over all connections */
 
 /* The reply to @req: the request minus its TSIG, QR set, signed over its MAC. */
 static size_t make_reply(const uint8_t *req, size_t len, uint8_t *out, bool tc, int rcode,
@@ -79,16 +82,21 @@ static void *responder(void *arg)
 
 			if (c < 0)
 				continue;
-			if (read(c, lb, 2) == 2) {
+			/* one message per connection, or (M_TCP_KEEP) until the client closes */
+			while (read(c, lb, 2) == 2) {
 				size_t want = (size_t)(lb[0] << 8 | lb[1]), got = 0;
 
 				while (got < want && (n = read(c, req + got, want - got)) > 0)
 					got += (size_t)n;
+				if (++tcp_seen == 2 && mode == M_TCP_KEEP)
+					break;
 				olen = make_reply(req, got, out + 2, false, 0, 0, true);
 				out[0] = (uint8_t)(olen >> 8);
 				out[1] = (uint8_t)olen;
 				if (write(c, out, olen + 2) < 0)
 					perror("write");
+				if (mode != M_TCP_KEEP)
+					break;
 			}
 			close(c);
 			continue;
@@ -207,6 +215,62 @@ static void test_client_tc_falls_back_to_tcp(void)
 	ASSERT_EQ(st.tcp_sent, 1, "one TCP exchange");
 }
 
+/* N signed updates over TCP through one client; its counters in *st. */
+static int send_tcp(enum mode md, int n, struct dns_client_stats *st)
+{
+	struct dns_client_opts o = { .server = "127.0.0.1", .port = port, .key = &key,
+				     .timeout_ms = 1000, .retries = -1, .tcp_only = true };
+	struct dns_client *c = dns_client__new(&o);
+	uint8_t rd[4] = { 192, 0, 2, 1 };
+	struct dns_op op = { .kind = DNS_UPD_ADD, .type = DNS_T_A, .ttl = 60, .rdata = rd, .rdlen = 4 };
+	struct dns_name zone;
+	int err = 0;
+
+	mode = md;
+	tcp_seen = 0;
+	dns_name_from_text(&zone, "example.test");
+	dns_name_from_text(&op.name, "a.example.test");
+	for (int i = 0; i < n && !err; i++) {
+		struct dns_msg *m = dns_update__new(0, &zone), *resp = NULL;
+
+		dns_update__add_op(m, &op);
+		err = dns_client__send(c, m, &resp);
+		dns_msg__free(resp);
+		dns_msg__free(m);
+	}
+	*st = *dns_client__stats(c);
+	dns_client__free(c);
+	return err;
+}
+
+static void test_client_tcp_reconnect_after_close(void)
+{
+	struct dns_client_stats st;
+
+	/* the server closes after each answer: seen before the next write, or on it */
+	ASSERT_EQ(send_tcp(M_OK, 2, &st), 0, "both answered");
+	ASSERT_EQ(st.connects, 2, "a new connection for the second message");
+	ASSERT_EQ(st.reconnects, 1, "counted as a reconnect");
+	ASSERT_EQ(st.retries, 0, "not a retry");
+}
+
+static void test_client_tcp_closed_before_answer(void)
+{
+	struct dns_client_stats st;
+
+	/*
+	 * The connection is kept; the server takes the 2nd message and closes
+	 * without answering: it goes once more on a new connection, where the
+	 * 3rd follows it.
+	 */
+	ASSERT_EQ(send_tcp(M_TCP_KEEP, 3, &st), 0, "all three answered");
+	ASSERT_EQ(st.connects, 2, "two connections for three messages");
+	ASSERT_EQ(st.reconnects, 1, "one reconnect");
+	ASSERT_EQ(st.tcp_sent, 4, "the 2nd message sent twice");
+	ASSERT_EQ(st.retries, 0, "within the same try");
+	ASSERT_EQ(tcp_seen, 4, "the server read four messages");
+}
+
 static void test_client_retry_backoff(void)
 {
 	struct dns_client_stats st;
@@ -293,6 +357,8 @@ int main(void)
 	RUN(test_client_bad_mac_rejected);
 	RUN(test_client_unsigned_error_rejected);
 	RUN(test_client_tc_falls_back_to_tcp);
+	RUN(test_client_tcp_reconnect_after_close);
+	RUN(test_client_tcp_closed_before_answer);
 	RUN(test_client_retry_backoff);
 	RUN(test_client_server_badtime);
 	RUN(test_client_timeout);

@@ -128,6 +128,28 @@ static void test_config_limits(void)
 	free(text);
 }
 
+/* presage dns --config: names optional, every other check unchanged */
+static void test_config_names_optional(void)
+{
+	char text[] = "server 192.0.2.1\nzone example.com\nttl 5\n";
+	char text2[] = "server 192.0.2.1\nzone example.com\nttl 5\n";
+	char bad[] = "zone example.com\nname www.other.org\n";
+	char err[512];
+
+	ASSERT_EQ(dns_config__parse_flags(&cfg, text, "c.conf", DNS_CONFIG_NAMES_OPTIONAL, err,
+					  sizeof(err)),
+		  0, err);
+	ASSERT_EQ(cfg.nnames, 0, "no names");
+	ASSERT_EQ(cfg.ttl, 5, "ttl");
+	ASSERT_EQ(dns_config__parse(&cfg, text2, "c.conf", err, sizeof(err)), -DNS_E_CONFIG,
+		  "without the flag a name is still required");
+	ASSERT_TRUE(strstr(err, "c.conf:0: no 'name' lines") != NULL, err);
+	ASSERT_EQ(dns_config__parse_flags(&cfg, bad, "c.conf", DNS_CONFIG_NAMES_OPTIONAL, err,
+					  sizeof(err)),
+		  -DNS_E_CONFIG, "a name outside the zones is still an error");
+	ASSERT_TRUE(strstr(err, "c.conf:2: name 'www.other.org.'") != NULL, err);
+}
+
 static void test_config_files(void)
 {
 	char path[] = "/tmp/presage-dns-config-XXXXXX", err[512];
@@ -153,6 +175,7 @@ int main(void)
 	RUN(test_config_defaults);
 	RUN(test_config_errors);
 	RUN(test_config_limits);
+	RUN(test_config_names_optional);
 	RUN(test_config_files);
 	return harness_exit();
 }

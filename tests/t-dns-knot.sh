@@ -80,6 +80,8 @@ run_scenarios "$T/k.yaml" "$T/kbad.yaml" "$T/kunk.yaml"
 
 run_error_common "$T/k.yaml"
 
+run_config "$T/k.yaml"
+
 srv_edns_requests() {
 	knotc -c "$T/knot.conf" stats mod-stats.edns-presence 2>/dev/null | sed -n 's/.*\[request\] = //p' | grep . || echo 0
 }

@@ -499,7 +499,8 @@ static size_t opt_reply(uint8_t *b, int rc, int an, int ar, const uint8_t *tail,
 
 	memcpy(b, h, 12);
 	memcpy(b + 12, q, sizeof(q));
-	memcpy(b + 12 + sizeof(q), tail, tl);
+	if (tl)
+		memcpy(b + 12 + sizeof(q), tail, tl);
 	return 12 + sizeof(q) + tl;
 }
 
