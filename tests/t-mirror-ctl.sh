@@ -169,7 +169,7 @@ grep -q 'order expired' $T/err && [ ! -e $RB/.presage/notprimary/h2.test ] &&
 	pass primary-expired-refused || fail primary-expired-refused "$(cat $T/err)"
 
 # --- hot set from A's live access log ----------------------------------------------
-now=$(date '+%d/%b/%Y:%H:%M:%S %z')
+now=$(LC_ALL=C date '+%d/%b/%Y:%H:%M:%S %z')
 line() { echo "$1 127.0.0.1 - - [$now] \"GET /$2?x=1 HTTP/1.1\" 200 100 \"-\" \"t\""; }
 {
 	for _ in 1 2 3 4 5; do line h1.test d00/f0000.bin; done
