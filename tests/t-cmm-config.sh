@@ -277,6 +277,43 @@ if [ $rc -eq 1 ] && [[ "$out" == *"nonexistent.conf: cannot read: No such file o
 else
 	fail "missing file (rc $rc): $out"
 fi
+# Start-up failures: a clear message and exit 1, nothing left behind.
+start_fail() { # name regex, config on stdin
+	local name=$1 re=$2 rc
+	cat >"$T/run.conf"
+	timeout 20 "$CMMD" -c "$T/run.conf" >"$T/run.log" 2>&1; rc=$?
+	if [ $rc -eq 1 ] && grep -qE "$re" "$T/run.log"; then pass "start-up: $name"; else
+		fail "start-up: $name (rc $rc): $(cat "$T/run.log")"; fi
+}
+python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 19181)); s.listen(); time.sleep(30)' &
+HOLD=$!
+for _ in $(seq 1 50); do ss -Hltn 'sport = :19181' | grep -q . && break; sleep 0.1; done
+start_fail "listen port in use" "cannot listen on 127.0.0.1:19181: Address already in use \\(another process has the port" <<EOF
+state-dir $T/st1
+control $T/c1.sock
+listen 127.0.0.1:19181
+$POP
+EOF
+kill $HOLD 2>/dev/null; wait $HOLD 2>/dev/null
+[ ! -e "$T/c1.sock" ] && pass "start-up: no socket left after a failed start" || fail "socket left: $T/c1.sock"
+start_fail "control directory missing" "control socket $T/nodir/c.sock: No such file or directory" <<EOF
+state-dir $T/st2
+control $T/nodir/c.sock
+$POP
+EOF
+mkdir -p "$T/st3" && echo "not a database, just text that is long enough to be read as a header" >"$T/st3/cmmd.db"
+start_fail "database not SQLite" "database $T/st3/cmmd.db: .*is it a cmmd database" <<EOF
+state-dir $T/st3
+control $T/c3.sock
+$POP
+EOF
+echo x >"$T/c4.sock"
+start_fail "control path is a file" "control $T/c4.sock exists and is not a socket" <<EOF
+state-dir $T/st4
+control $T/c4.sock
+$POP
+EOF
+
 "$CMMD" --help >"$T/help" 2>&1; rc=$?
 if [ $rc -eq 0 ] && grep -q -- "--check" "$T/help"; then pass "--help"; else fail "--help (rc $rc)"; fi
 "$CMMD" --bogus >/dev/null 2>&1; rc=$?
