@@ -396,6 +396,10 @@ else
 fi
 api /v1/status | py "a = [p for p in d['pops'] if p['name'] == 'popB'][0]['agent']; assert a['reachable'] is False and a['error'], a" &&
 	pass "unreachable agent reported with its error" || fail "agent fields: $(api /v1/status)"
+$C curl -s --max-time 5 "http://$LISTEN/metrics" >"$T/metrics2"
+promtool check metrics <"$T/metrics2" >/dev/null 2>&1 && grep -q '^cmmd_pop_unknown{pop="popB"} 1$' "$T/metrics2" &&
+	pass "/metrics with an unknown POP: promtool still passes, cmmd_pop_unknown 1" ||
+	fail "/metrics while unknown: $(grep popB "$T/metrics2")"
 sleep 3
 ev1=$(api /v1/events | py "print(len(d['events']))")
 if [ "$ev1" = "$ev0" ] && [ "$(state_of www2.cdn.test)" = NORMAL ]; then
