@@ -5,6 +5,7 @@
  * SQLite database on a temporary file (user/cmm_journal.c), as cmmd does.
  * The "actions" here only count how often each journal row was applied.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,6 +317,84 @@ static void test_target_fails(void)
 	ASSERT_EQ(run(2000, NULL), 0, "no healthy pop left: no move");
 }
 
+static struct cmm_ic_view ic(const char *name, int up, double routes, double loss, double p,
+			     double bytes)
+{
+	return (struct cmm_ic_view){ .name = name, .link_up = up, .routes = routes,
+				     .probe_loss = loss, .p = p, .have_p = true, .bytes = bytes,
+				     .top = { "probe_loss", "flapping" }, .top_c = { 2.5, 0.5 } };
+}
+
+static void test_pop_real_failure_rules(void)
+{
+	struct cmm_pop_track t;
+	struct cmm_pop_input in;
+	struct cmm_ic_view v[2];
+	int64_t t0 = 1700000000000LL;
+
+	setup(); /* probe-loss-fail 50% for 3s, routes-fail 90% (defaults) */
+	memset(&t, 0, sizeof(t));
+	v[0] = ic("transit", 1, NAN, NAN, 0.8, 300);
+	v[1] = ic("peer", 1, NAN, NAN, 0.2, 100);
+	cmm_pop_assess(&cfg, &t, v, 2, t0, &in);
+	ASSERT_EQ(in.known && !in.failed, 1, "healthy");
+	ASSERT_NEAR(in.risk, 0.65, 1e-9, "risk by traffic share");
+	ASSERT_TRUE(strstr(in.why, "transit p=0.80 (probe_loss +2.5, flapping +0.5)") != NULL, in.why);
+	/* one of two interconnects down: not a failure; both: a failure */
+	v[0].link_up = 0;
+	cmm_pop_assess(&cfg, &t, v, 2, t0, &in);
+	ASSERT_EQ(in.failed, 0, "one of two down");
+	v[1].link_up = 0;
+	cmm_pop_assess(&cfg, &t, v, 2, t0, &in);
+	ASSERT_EQ(in.failed, 1, "all down");
+	ASSERT_STREQ(in.why, "all 2 interconnects down", "why");
+	v[0].link_up = v[1].link_up = -1;
+	cmm_pop_assess(&cfg, &t, v, 2, t0, &in);
+	ASSERT_EQ(in.failed, 0, "link state unknown is not down");
+	cmm_pop_assess(&cfg, &t, v, 0, t0, &in);
+	ASSERT_EQ(in.failed, 0, "no fresh interconnect: not failed");
+
+	/* routes: 1000 for a while, then 150 (-85%): not yet; 100 (-90%): failed */
+	memset(&t, 0, sizeof(t));
+	v[0] = ic("transit", 1, 600, NAN, 0.1, 0);
+	v[1] = ic("peer", 1, 400, NAN, 0.1, 0);
+	for (int k = 0; k < 60; k++)
+		cmm_pop_assess(&cfg, &t, v, 2, t0 + k * 1000, &in);
+	ASSERT_EQ(in.failed, 0, "routes steady");
+	v[0].routes = 100;
+	v[1].routes = 50;
+	cmm_pop_assess(&cfg, &t, v, 2, t0 + 61000, &in);
+	ASSERT_EQ(in.failed, 0, "routes -85%: below routes-fail 90%");
+	v[1].routes = 0;
+	cmm_pop_assess(&cfg, &t, v, 2, t0 + 62000, &in);
+	ASSERT_EQ(in.failed, 1, "routes -90%");
+	ASSERT_TRUE(strstr(in.why, "routes 100 from a 5-min high of 1000") != NULL, in.why);
+	/* the high ages out after 5 minutes: the lower count is the new normal */
+	for (int k = 63; k < 63 + 310; k++)
+		cmm_pop_assess(&cfg, &t, v, 2, t0 + k * 1000, &in);
+	ASSERT_EQ(in.failed, 0, "5 minutes later the old high is gone");
+
+	/* probe loss: the lowest over probed links counts, sustained for probe-loss-for */
+	memset(&t, 0, sizeof(t));
+	v[0] = ic("transit", 1, NAN, 0.6, 0.1, 0);
+	v[1] = ic("peer", 1, NAN, NAN, 0.1, 0);
+	cmm_pop_assess(&cfg, &t, v, 2, t0, &in);
+	cmm_pop_assess(&cfg, &t, v, 2, t0 + 2000, &in);
+	ASSERT_EQ(in.failed, 0, "60% loss for 2 s < 3 s");
+	cmm_pop_assess(&cfg, &t, v, 2, t0 + 3000, &in);
+	ASSERT_EQ(in.failed, 1, "60% loss for 3 s");
+	ASSERT_TRUE(strstr(in.why, "probe loss 60% >= 50% for 3s") != NULL, in.why);
+	v[1].probe_loss = 0.1;
+	cmm_pop_assess(&cfg, &t, v, 2, t0 + 4000, &in);
+	ASSERT_EQ(in.failed, 0, "another link's probes get through: not failed");
+	v[1].probe_loss = 0.9;
+	cmm_pop_assess(&cfg, &t, v, 2, t0 + 5000, &in);
+	ASSERT_EQ(in.failed, 0, "the timer restarted");
+	cmm_pop_track__unknown(&t);
+	cmm_pop_assess(&cfg, &t, v, 2, t0 + 9000, &in);
+	ASSERT_EQ(in.failed, 0, "unknown in between restarts it too");
+}
+
 static void test_pop_risk_shares(void)
 {
 	struct cmm_link_risk l[2] = { { .p = 0.8, .bytes = 300 }, { .p = 0.2, .bytes = 100 } };
@@ -518,6 +597,7 @@ int main(void)
 	RUN(test_failback_after_healthy_dwell_and_resync);
 	RUN(test_stage_timeout_retries_once);
 	RUN(test_target_fails);
+	RUN(test_pop_real_failure_rules);
 	RUN(test_pop_risk_shares);
 	RUN(test_restart_from_database);
 	RUN(test_later_decision_supersedes_pending);

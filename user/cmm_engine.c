@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The controller's state machine; see cmm_engine.h. No I/O, no clock. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,82 @@ double cmm_pop_risk(const struct cmm_link_risk *l, size_t n)
 	for (size_t i = 0; i < n; i++)
 		r += (total > 0 ? (l[i].bytes > 0 ? l[i].bytes : 0) / total : 1.0 / n) * l[i].p;
 	return r;
+}
+
+void cmm_pop_track__unknown(struct cmm_pop_track *t)
+{
+	t->loss_since_ms = 0;
+}
+
+void cmm_pop_assess(const struct cmm_config *c, struct cmm_pop_track *t,
+		    const struct cmm_ic_view *v, size_t n, int64_t now, struct cmm_pop_input *out)
+{
+	struct cmm_link_risk lr[64];
+	size_t ndown = 0, nloss = 0, nr = 0, best = 0;
+	double routes = 0, hi = 0, minloss = INFINITY;
+	bool have_routes = false;
+	int64_t bucket = now / 10000;
+
+	memset(out, 0, sizeof(*out));
+	out->known = true;
+	for (size_t k = 0; k < n; k++) {
+		if (v[k].link_up == 0)
+			ndown++;
+		if (isfinite(v[k].routes)) {
+			routes += v[k].routes;
+			have_routes = true;
+		}
+		if (isfinite(v[k].probe_loss)) {
+			nloss++;
+			minloss = fmin(minloss, v[k].probe_loss);
+		}
+		if (nr < sizeof(lr) / sizeof(lr[0])) {
+			lr[nr].p = v[k].have_p ? v[k].p : 0;
+			lr[nr].bytes = v[k].bytes;
+			nr++;
+		}
+		if (v[k].p > v[best].p)
+			best = k;
+	}
+	out->risk = cmm_pop_risk(lr, nr);
+	if (n && v[best].have_p)
+		snprintf(out->why, sizeof(out->why), "%s p=%.2f (%s %+.1f, %s %+.1f)", v[best].name,
+			 v[best].p, v[best].top[0] ? v[best].top[0] : "-", v[best].top_c[0],
+			 v[best].top[1] ? v[best].top[1] : "-", v[best].top_c[1]);
+	else
+		snprintf(out->why, sizeof(out->why), "no prediction yet");
+	/* routes: the 5-minute high in 10 s buckets */
+	if (bucket != t->routes_bucket) {
+		int64_t gap = t->routes_bucket ? bucket - t->routes_bucket : 30;
+
+		for (int64_t b = 1; b <= gap && b <= 30; b++)
+			t->routes_hi[(t->routes_bucket + b) % 30] = 0;
+		t->routes_bucket = bucket;
+	}
+	if (have_routes && routes > t->routes_hi[bucket % 30])
+		t->routes_hi[bucket % 30] = routes;
+	for (int b = 0; b < 30; b++)
+		hi = fmax(hi, t->routes_hi[b]);
+	if (n && ndown == n) {
+		out->failed = true;
+		snprintf(out->why, sizeof(out->why), "all %zu interconnects down", n);
+	} else if (have_routes && hi > 0 && routes <= hi * (1 - c->routes_fail) + 1e-9 * hi) {
+		out->failed = true;
+		snprintf(out->why, sizeof(out->why), "routes %.0f from a 5-min high of %.0f (-%.0f%% >= %.0f%%)",
+			 routes, hi, 100 * (1 - routes / hi), 100 * c->routes_fail);
+	}
+	if (nloss && minloss >= c->probe_loss_fail) {
+		if (!t->loss_since_ms)
+			t->loss_since_ms = now;
+		if (!out->failed && now - t->loss_since_ms >= (int64_t)c->probe_loss_for_ms) {
+			out->failed = true;
+			snprintf(out->why, sizeof(out->why), "probe loss %.0f%% >= %.0f%% for %.0fs",
+				 100 * minloss, 100 * c->probe_loss_fail,
+				 (double)(now - t->loss_since_ms) / 1000);
+		}
+	} else {
+		t->loss_since_ms = 0;
+	}
 }
 
 void cmm_engine__init(struct cmm_engine *e, const struct cmm_config *cfg, int64_t now_ms)

@@ -111,6 +111,38 @@ size_t cmm_engine__step(struct cmm_engine *e, int64_t now_ms, struct cmm_decisio
  */
 int cmm_engine__pick_target(const struct cmm_engine *e, int host);
 
+/* One fresh interconnect of a POP, as cmm_pop_assess sees it. */
+struct cmm_ic_view {
+	const char *name;
+	int link_up;		/* 1, 0, -1 unknown */
+	double routes;		/* NaN: not reported */
+	double probe_loss;	/* NaN: no probes */
+	double p;		/* P(fail within horizon); 0 without a prediction */
+	bool have_p;
+	double bytes;		/* rx+tx over the last minute */
+	const char *top[2];	/* the two largest contributions, for reasons */
+	double top_c[2];
+};
+
+/* What a POP's failure rules remember between polls. */
+struct cmm_pop_track {
+	double routes_hi[30];	/* 10-s bucket maxima of the routes: the 5-minute high */
+	int64_t routes_bucket;
+	int64_t loss_since_ms;	/* probe loss >= probe-loss-fail since (0: not) */
+};
+
+/*
+ * Risk and real failure of one known POP at @now from its fresh
+ * interconnects (docs/controller.md, "What cmmd does each poll"): failed
+ * when every one is down, when the routes fell by routes-fail from their
+ * 5-minute high, or when the lowest probe loss stayed >= probe-loss-fail
+ * for probe-loss-for. Fills @out (known = true) with the numbers in why.
+ */
+void cmm_pop_assess(const struct cmm_config *c, struct cmm_pop_track *t,
+		    const struct cmm_ic_view *v, size_t n, int64_t now, struct cmm_pop_input *out);
+/* An unknown POP: forget the sustained-loss timer. */
+void cmm_pop_track__unknown(struct cmm_pop_track *t);
+
 /* One interconnect's contribution to a POP's risk. */
 struct cmm_link_risk {
 	double p;		/* P(fail within horizon) */

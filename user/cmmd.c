@@ -323,11 +323,9 @@ static void assess(struct cmmd *d, int i, int64_t now)
 	const struct cmm_config *c = &d->cfg;
 	struct cmmd_pop *p = &d->pops[i];
 	const struct cmm_agent_poll *a = &d->agents[i];
-	struct cmm_link_risk lr[CMM_MAX_IC];
-	int nfresh = 0, ndown = 0, nloss = 0, best = -1;
-	double routes = 0, hi = 0, minloss = INFINITY;
-	bool have_routes = false, was_failed = p->failed;
-	int64_t bucket = now / 10000;
+	struct cmm_ic_view v[CMM_MAX_IC];
+	struct cmm_pop_input in;
+	bool was_failed = p->failed;
 	size_t n = 0;
 
 	p->unknown = !a->sample_ts_ms || now - a->sample_ts_ms > (int64_t)c->stale_ms;
@@ -336,73 +334,28 @@ static void assess(struct cmmd *d, int i, int64_t now)
 	if (p->unknown) {
 		snprintf(p->why, sizeof(p->why), "unknown: %s",
 			 a->ok ? "sample older than stale-after" : a->error);
-		p->loss_since_ms = 0;
+		cmm_pop_track__unknown(&p->track);
 		return;
 	}
 	for (int k = 0; k < p->nlinks; k++) {
-		struct cmmd_link *l = &p->links[k];
+		const struct cmmd_link *l = &p->links[k];
+		const struct pfa_pred *pr = &l->out.pred[0];
 
 		if (now - l->last.ts_ms > (int64_t)c->stale_ms)
 			continue;
-		nfresh++;
-		if (l->last.link_up == 0)
-			ndown++;
-		if (isfinite(l->last.routes)) {
-			routes += l->last.routes;
-			have_routes = true;
-		}
-		if (isfinite(l->last.probe_loss)) {
-			nloss++;
-			minloss = fmin(minloss, l->last.probe_loss);
-		}
-		lr[n].p = l->have_out ? l->out.pred[0].p : 0;
-		lr[n].bytes = l->bytes_min;
-		if (best < 0 || lr[n].p > p->links[best].out.pred[0].p)
-			best = k;
+		v[n] = (struct cmm_ic_view){
+			.name = l->name, .link_up = l->last.link_up, .routes = l->last.routes,
+			.probe_loss = l->last.probe_loss, .p = l->have_out ? pr->p : 0,
+			.have_p = l->have_out, .bytes = l->bytes_min,
+			.top = { pfa_feature__name(pr->top[0].feature), pfa_feature__name(pr->top[1].feature) },
+			.top_c = { pr->top[0].contribution, pr->top[1].contribution },
+		};
 		n++;
 	}
-	p->risk = cmm_pop_risk(lr, n);
-	if (best >= 0 && p->links[best].have_out) {
-		const struct pfa_pred *pr = &p->links[best].out.pred[0];
-
-		snprintf(p->why, sizeof(p->why), "%s p=%.2f (%s %+.1f, %s %+.1f)", p->links[best].name,
-			 pr->p, pfa_feature__name(pr->top[0].feature), pr->top[0].contribution,
-			 pfa_feature__name(pr->top[1].feature), pr->top[1].contribution);
-	} else {
-		snprintf(p->why, sizeof(p->why), "no prediction yet");
-	}
-	/* routes: 5-minute high in 10 s buckets */
-	if (bucket != p->routes_bucket) {
-		int64_t gap = p->routes_bucket ? bucket - p->routes_bucket : 30;
-
-		for (int64_t b = 1; b <= gap && b <= 30; b++)
-			p->routes_hi[(p->routes_bucket + b) % 30] = 0;
-		p->routes_bucket = bucket;
-	}
-	if (have_routes && routes > p->routes_hi[bucket % 30])
-		p->routes_hi[bucket % 30] = routes;
-	for (int b = 0; b < 30; b++)
-		hi = fmax(hi, p->routes_hi[b]);
-	if (nfresh && ndown == nfresh) {
-		p->failed = true;
-		snprintf(p->why, sizeof(p->why), "all %d interconnects down", nfresh);
-	} else if (have_routes && hi > 0 && routes <= hi * (1 - c->routes_fail)) {
-		p->failed = true;
-		snprintf(p->why, sizeof(p->why), "routes %.0f from a 5-min high of %.0f (-%.0f%% >= %.0f%%)",
-			 routes, hi, 100 * (1 - routes / hi), 100 * c->routes_fail);
-	}
-	if (nloss && minloss >= c->probe_loss_fail) {
-		if (!p->loss_since_ms)
-			p->loss_since_ms = now;
-		if (!p->failed && now - p->loss_since_ms >= (int64_t)c->probe_loss_for_ms) {
-			p->failed = true;
-			snprintf(p->why, sizeof(p->why), "probe loss %.0f%% >= %.0f%% for %.0fs",
-				 100 * minloss, 100 * c->probe_loss_fail,
-				 (double)(now - p->loss_since_ms) / 1000);
-		}
-	} else {
-		p->loss_since_ms = 0;
-	}
+	cmm_pop_assess(c, &p->track, v, n, now, &in);
+	p->failed = in.failed;
+	p->risk = in.risk;
+	snprintf(p->why, sizeof(p->why), "%s", in.why);
 	if (p->failed && !was_failed) {
 		/* A real failure: the model learns it for every link of the POP. */
 		for (int k = 0; k < p->nlinks; k++) {

@@ -35,9 +35,7 @@ struct cmmd_pop {
 	char why[256];
 	int nlinks;
 	struct cmmd_link links[CMM_MAX_IC];
-	double routes_hi[30];	/* 10-s bucket maxima of the POP's routes, 5 min */
-	int64_t routes_bucket;
-	int64_t loss_since_ms;
+	struct cmm_pop_track track;
 	int64_t failure_id;	/* open failures row, 0 none */
 	uint64_t polls_ok, polls_failed;
 };
