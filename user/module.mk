@@ -53,3 +53,25 @@ $(BUILD)/tests/t-probe-stats: $(BUILD)/tests/t-probe-stats.o $(BUILD)/user/probe
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) -lm -lpthread
 TEST_BINS += $(BUILD)/tests/t-probe-stats
+
+# The controller (docs/controller.md): polls agents, PFA, state machine,
+# journal in SQLite, DNS and mirror actions, read-only API.
+CMMD_CORE_OBJS := $(BUILD)/user/cmm_config.o $(BUILD)/user/cmm_engine.o $(BUILD)/user/cmm_db.o \
+	$(BUILD)/user/cmm_journal.o \
+	$(BUILD)/user/config.o
+CMMD_OBJS := $(BUILD)/user/cmmd.o $(BUILD)/user/cmm_poll.o $(BUILD)/user/cmm_act.o \
+	$(BUILD)/user/cmm_api.o $(CMMD_CORE_OBJS)
+CMMD_LIBS := -lcurl -ljson-c -lsqlite3 -lmicrohttpd -lrsync -lssl -lcrypto -lpthread -lm $(BPF_LIBS)
+$(BUILD)/user/cmm_api.o: CFLAGS += -DPRESAGE_VERSION='"$(PRESAGE_VERSION)"'
+$(BUILD)/cmmd: $(CMMD_OBJS) $(BUILD)/libpfa.a $(BUILD)/libmirror.a $(BUILD)/libpresage-dns.a \
+		$(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CMMD_OBJS) $(BUILD)/libpfa.a $(BUILD)/libmirror.a \
+		$(BUILD)/libpresage-dns.a $(BUILD)/libpresage.a $(CMMD_LIBS)
+BINS += $(BUILD)/cmmd
+
+# The state machine and its journal on a real SQLite file, with a fake clock.
+$(BUILD)/tests/t-cmm-engine: $(BUILD)/tests/t-cmm-engine.o $(CMMD_CORE_OBJS) $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lm $(BPF_LIBS)
+TEST_BINS += $(BUILD)/tests/t-cmm-engine
