@@ -383,6 +383,11 @@ static int do_order(struct cmm_act *a, const struct cmm_journal_row *r, int host
 		hosts[0] = (char *)c->hosts[host].name;
 		o.hosts = hosts;
 		o.nhosts = 1;
+		/*
+		 * The source may hold only part of the host (B was staged with
+		 * the hot set): a whole-host pull must not delete the rest.
+		 */
+		o.keep = true;
 	}
 	ord->items = nitems;
 	ret = mirror_order__sign(&o, c->order_key, &text, &len);

@@ -175,17 +175,19 @@ int cmm_engine__pick_target(const struct cmm_engine *e, int host)
 	double best_risk = 0, best_cost = 0;
 
 	for (int i = 0; i < c->npops; i++) {
-		double cost;
+		double cost, risk;
 
 		if (i == a || !e->pops[i].known || e->pops[i].failed || !cmm_config_resident(c, host, i))
 			continue;
+		/* Every POP at or below the exit threshold is healthy alike: cost decides. */
+		risk = e->pops[i].risk <= c->exit ? 0 : e->pops[i].risk;
 		cost = cmm_config_link_cost(c, a, i);
 		if (cost < 0)
 			cost = 1e12; /* not linked: only when nothing linked is healthy */
-		if (best < 0 || e->pops[i].risk < best_risk - 1e-9 ||
-		    (e->pops[i].risk <= best_risk + 1e-9 && cost < best_cost)) {
+		if (best < 0 || risk < best_risk - 1e-9 ||
+		    (risk <= best_risk + 1e-9 && cost < best_cost)) {
 			best = i;
-			best_risk = e->pops[i].risk;
+			best_risk = risk;
 			best_cost = cost;
 		}
 	}

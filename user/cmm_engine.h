@@ -106,7 +106,7 @@ size_t cmm_engine__step(struct cmm_engine *e, int64_t now_ms, struct cmm_decisio
 			size_t max);
 /*
  * The healthy POP to send @host to instead of its primary: known, not
- * failed, residency allows it; lowest risk, then linked to the primary,
+ * failed, residency allows it; lowest risk (every risk at or below exit counts as 0), then linked to the primary,
  * then cheapest link. -1 if none.
  */
 int cmm_engine__pick_target(const struct cmm_engine *e, int host);
