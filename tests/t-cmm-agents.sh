@@ -517,4 +517,16 @@ if [ $rc -eq 0 ] && grep -q "received Terminated" "$T/cmmd.log" && [ ! -e "$SOCK
 else
 	fail "SIGTERM: rc $rc, socket $(ls "$SOCK" 2>&1), pfa.state $(ls -l "$T/state/pfa.state" 2>&1)"
 fi
+python3 - "$T/state/cmmd.db" <<'PYCHECK' && pass "failures table: popA's outage as a POP (closed) and as its link, one row each across kill -9" || fail "failures table"
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT pop, link, onset_ts, end_ts, reason FROM failures ORDER BY id").fetchall()
+print("# failures:", rows)
+pops = [r for r in rows if r[0] == "popA" and r[1] == "*"]
+links = [r for r in rows if r[0] == "popA" and r[1] == "transit"]
+# one row each across the kill -9; the POP's closed when its links came back
+# (the link's stays open for PFA's clear time, 60 s by default)
+assert len(pops) == 1 and len(links) == 1, rows
+assert pops[0][3] and pops[0][3] >= pops[0][2], rows
+assert "all 1 interconnects down" in pops[0][4] and links[0][4] == "PFA failure definition: link down", rows
+PYCHECK
 exit $FAILED
