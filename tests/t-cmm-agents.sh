@@ -280,7 +280,7 @@ fi
 mode=$(stat -c %a "$SOCK")
 [ "$mode" = 600 ] && pass "control socket mode 0600" || fail "control socket mode $mode"
 $C curl -s --max-time 5 "http://$LISTEN/metrics" >"$T/metrics"
-if promtool check metrics <"$T/metrics" >"$T/promtool.txt" 2>&1 && grep -q '^cmmd_agent_polls_total{pop="popA",result="ok"} [1-9]' "$T/metrics"; then
+if promtool check metrics <"$T/metrics" >"$T/promtool.txt" 2>&1 && grep -q '^cmmd_agent_polls_total{pop="popA",result="ok"} [1-9]' "$T/metrics" && grep -q '^cmmd_pfa_labelled_predictions_total{horizon_s="600"} ' "$T/metrics"; then
 	pass "/metrics on listen passes promtool check metrics"
 else
 	fail "/metrics: $(cat "$T/promtool.txt") $(head -5 "$T/metrics")"
