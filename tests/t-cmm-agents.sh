@@ -349,6 +349,18 @@ if wait_for 40 /v1/status "[h['state'] for h in d['hostnames'] if h['name'] == '
 else
 	fail "no staging: $(api /v1/status)"
 fi
+# kill -9 with the mirror order's row left pending: re-applied, the agent knows the id
+kill -KILL "$CMMD_PID"; wait "$CMMD_PID" 2>/dev/null
+python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE journal SET status='pending' WHERE id=1\"); c.commit()" "$T/state/cmmd.db"
+cmmd_start || fail "cmmd restart (staged)"
+wait_for 10 /v1/status "d['journal_pending'] == 0" || fail "pending after restart: $(api /v1/status)"
+if grep -q "order 1 submitted again: job is done, not started again" "$T/mirrord-b.log" &&
+	[ "$(grep -c "order 1 from popA accepted" "$T/mirrord-b.log")" = 1 ] &&
+	[ "$(state_of www.cdn.test)" = STAGED ]; then
+	pass "kill -9, mirror-order row pending: re-submitted with its id, not pulled again, still STAGED"
+else
+	fail "re-applied order: $(grep "order 1" "$T/mirrord-b.log"), state $(state_of www.cdn.test)"
+fi
 ip -n "$NS_NET" addr add 10.212.1.2/30 dev up-a
 api /v1/events | py "
 e = [x for x in d['events'] if x['hostname'] == 'www.cdn.test']
