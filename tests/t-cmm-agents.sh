@@ -42,8 +42,14 @@ cleanup() {
 	fi
 	[ -n "$CMMD_PID" ] && kill -KILL "$CMMD_PID" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.3
+	for _ in $(seq 1 30); do
+		alive=0
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
 	for ns in "$NS_CTL" "$NS_A" "$NS_B" "$NS_NET"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
