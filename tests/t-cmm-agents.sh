@@ -42,8 +42,14 @@ cleanup() {
 	fi
 	[ -n "$CMMD_PID" ] && kill -KILL "$CMMD_PID" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.3
+	for _ in $(seq 1 30); do
+		alive=0
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
 	for ns in "$NS_CTL" "$NS_A" "$NS_B" "$NS_NET"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
@@ -280,7 +286,7 @@ fi
 mode=$(stat -c %a "$SOCK")
 [ "$mode" = 600 ] && pass "control socket mode 0600" || fail "control socket mode $mode"
 $C curl -s --max-time 5 "http://$LISTEN/metrics" >"$T/metrics"
-if promtool check metrics <"$T/metrics" >"$T/promtool.txt" 2>&1 && grep -q '^cmmd_agent_polls_total{pop="popA",result="ok"} [1-9]' "$T/metrics"; then
+if promtool check metrics <"$T/metrics" >"$T/promtool.txt" 2>&1 && grep -q '^cmmd_agent_polls_total{pop="popA",result="ok"} [1-9]' "$T/metrics" && grep -q '^cmmd_pfa_labelled_predictions_total{horizon_s="600"} ' "$T/metrics"; then
 	pass "/metrics on listen passes promtool check metrics"
 else
 	fail "/metrics: $(cat "$T/promtool.txt") $(head -5 "$T/metrics")"
@@ -348,6 +354,18 @@ if wait_for 40 /v1/status "[h['state'] for h in d['hostnames'] if h['name'] == '
 	pass "popA's probes lost: www.cdn.test AT_RISK, then STAGED at popB"
 else
 	fail "no staging: $(api /v1/status)"
+fi
+# kill -9 with the mirror order's row left pending: re-applied, the agent knows the id
+kill -KILL "$CMMD_PID"; wait "$CMMD_PID" 2>/dev/null
+python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE journal SET status='pending' WHERE id=1\"); c.commit()" "$T/state/cmmd.db"
+cmmd_start || fail "cmmd restart (staged)"
+wait_for 10 /v1/status "d['journal_pending'] == 0" || fail "pending after restart: $(api /v1/status)"
+if grep -q "order 1 submitted again: job is done, not started again" "$T/mirrord-b.log" &&
+	[ "$(grep -c "order 1 from popA accepted" "$T/mirrord-b.log")" = 1 ] &&
+	[ "$(state_of www.cdn.test)" = STAGED ]; then
+	pass "kill -9, mirror-order row pending: re-submitted with its id, not pulled again, still STAGED"
+else
+	fail "re-applied order: $(grep "order 1" "$T/mirrord-b.log"), state $(state_of www.cdn.test)"
 fi
 ip -n "$NS_NET" addr add 10.212.1.2/30 dev up-a
 api /v1/events | py "
@@ -517,4 +535,16 @@ if [ $rc -eq 0 ] && grep -q "received Terminated" "$T/cmmd.log" && [ ! -e "$SOCK
 else
 	fail "SIGTERM: rc $rc, socket $(ls "$SOCK" 2>&1), pfa.state $(ls -l "$T/state/pfa.state" 2>&1)"
 fi
+python3 - "$T/state/cmmd.db" <<'PYCHECK' && pass "failures table: popA's outage as a POP (closed) and as its link, one row each across kill -9" || fail "failures table"
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT pop, link, onset_ts, end_ts, reason FROM failures ORDER BY id").fetchall()
+print("# failures:", rows)
+pops = [r for r in rows if r[0] == "popA" and r[1] == "*"]
+links = [r for r in rows if r[0] == "popA" and r[1] == "transit"]
+# one row each across the kill -9; the POP's closed when its links came back
+# (the link's stays open for PFA's clear time, 60 s by default)
+assert len(pops) == 1 and len(links) == 1, rows
+assert pops[0][3] and pops[0][3] >= pops[0][2], rows
+assert "all 1 interconnects down" in pops[0][4] and links[0][4] == "PFA failure definition: link down", rows
+PYCHECK
 exit $FAILED

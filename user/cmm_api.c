@@ -631,6 +631,23 @@ static enum MHD_Result h_metrics(struct cmmd *d, struct MHD_Connection *c, struc
 	fprintf(f, "# HELP cmmd_journal_pending Journal rows not yet done.\n# TYPE cmmd_journal_pending gauge\n"
 		   "cmmd_journal_pending %lld\n",
 		(long long)cmm_db__journal_count(&d->db, "pending"));
+	{
+		struct pfa_calib cal;
+
+		if (!pfa_model__calibration(d->pfa, 0, &cal)) {
+			fprintf(f, "# HELP cmmd_pfa_labelled_predictions_total Predictions whose horizon passed and got their label.\n"
+				   "# TYPE cmmd_pfa_labelled_predictions_total counter\n"
+				   "cmmd_pfa_labelled_predictions_total{horizon_s=\"%u\"} %llu\n",
+				cf->horizon_s, (unsigned long long)cal.n);
+			fprintf(f, "# HELP cmmd_pfa_positive_predictions_total Of those, followed by a failure.\n"
+				   "# TYPE cmmd_pfa_positive_predictions_total counter\n"
+				   "cmmd_pfa_positive_predictions_total{horizon_s=\"%u\"} %llu\n",
+				cf->horizon_s, (unsigned long long)cal.positives);
+			fprintf(f, "# HELP cmmd_pfa_brier Mean squared error of the labelled predictions (calibration).\n"
+				   "# TYPE cmmd_pfa_brier gauge\ncmmd_pfa_brier{horizon_s=\"%u\"} %.6g\n",
+				cf->horizon_s, cal.n ? cal.brier : NAN);
+		}
+	}
 	fprintf(f, "# HELP cmmd_decisions_total State machine transitions since start.\n"
 		   "# TYPE cmmd_decisions_total counter\ncmmd_decisions_total %llu\n",
 		(unsigned long long)d->decisions);

@@ -370,12 +370,32 @@ int cmm_db__pop_risk_add(struct cmm_db *d, int64_t ts, const char *pop, double r
 	return run(d, st, "pop_risk insert");
 }
 
+int cmm_db__failure_find_open(struct cmm_db *d, const char *pop, const char *link, int64_t *id)
+{
+	sqlite3_stmt *st;
+	int err, rc;
+
+	if ((err = prep(d, "SELECT id FROM failures WHERE pop = ? AND link = ? AND end_ts IS NULL ORDER BY id DESC LIMIT 1",
+			&st)))
+		return err;
+	sqlite3_bind_text(st, 1, pop, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, link, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 int cmm_db__failure_open(struct cmm_db *d, const char *pop, const char *link, int64_t onset,
 			 const char *reason, int64_t *id)
 {
 	sqlite3_stmt *st;
 	int err;
 
+	/* One open row per pop and link: after a restart the open one goes on. */
+	if ((err = cmm_db__failure_find_open(d, pop, link, id)) != 0)
+		return err < 0 ? err : 0;
 	if ((err = prep(d, "INSERT INTO failures(pop, link, onset_ts, reason) VALUES(?,?,?,?)", &st)))
 		return err;
 	sqlite3_bind_text(st, 1, pop, -1, SQLITE_STATIC);

@@ -72,6 +72,9 @@ int cmm_db__prediction_add(struct cmm_db *d, int64_t ts, const char *pop, const 
 			   uint32_t horizon_s, double p, const char *top_json);
 int cmm_db__pop_risk_add(struct cmm_db *d, int64_t ts, const char *pop, double risk, bool failed,
 			 bool unknown);
+/* 1 and the id of the open failures row of @pop/@link, 0 if none, or negative. */
+int cmm_db__failure_find_open(struct cmm_db *d, const char *pop, const char *link, int64_t *id);
+/* Opens a failures row, or returns the one of @pop/@link still open (restart). */
 int cmm_db__failure_open(struct cmm_db *d, const char *pop, const char *link, int64_t onset,
 			 const char *reason, int64_t *id);
 int cmm_db__failure_close(struct cmm_db *d, int64_t id, int64_t end_ts);

@@ -311,6 +311,18 @@ static void ingest(struct cmmd *d, int i)
 		}
 		l->have_out = true;
 		l->last_obs_ts = ts;
+		/* The link's own failures by the PFA failure definition, into `failures`. */
+		if (l->out.onset && !l->failure_id) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "%sPFA failure definition%s",
+				 l->out.planned ? "planned: " : "",
+				 l->last.link_up == 0 ? ": link down" : "");
+			cmm_db__failure_open(&d->db, pop, ic->name, l->out.onset_ts, why, &l->failure_id);
+		} else if (!l->out.in_failure && l->failure_id) {
+			cmm_db__failure_close(&d->db, l->failure_id, ts);
+			l->failure_id = 0;
+		}
 		top_json(&l->out, top, sizeof(top));
 		cmm_db__prediction_add(&d->db, ts, pop, ic->name, l->out.pred[0].horizon_s,
 				       l->out.pred[0].p, top);
@@ -510,6 +522,10 @@ static void recover(struct cmmd *d)
 	struct cmm_journal_row *rows;
 	size_t n;
 
+	/* A POP failed at the kill stays failed until seen healthy: no second onset. */
+	for (int i = 0; i < c->npops; i++)
+		if (cmm_db__failure_find_open(&d->db, c->pops[i].name, "*", &d->pops[i].failure_id) == 1)
+			d->pops[i].failed = true;
 	if (cmm_journal__recover(&d->db, &d->eng, &rows, &n))
 		return;
 	for (int i = 0; i < c->nhosts; i++)

@@ -26,6 +26,7 @@ struct cmmd_link {
 	struct pfa_output out;
 	double bytes_min;	/* rx+tx bytes, decayed over ~1 min */
 	int64_t last_obs_ts;	/* last second fed to the model */
+	int64_t failure_id;	/* open failures row of this link (PFA's definition), 0 none */
 	struct cmm_ic last;
 };
 
