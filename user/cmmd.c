@@ -23,8 +23,13 @@
 #include "json.h"
 #include "log.h"
 
-/* How often journal rows whose action failed are tried again. */
+/*
+ * Journal rows whose action failed are tried again after 3 s, then after
+ * twice as long each time up to a minute: an unreachable server or agent
+ * (a dead POP's mirrord) must not hold the loop every poll.
+ */
 #define CMMD_RETRY_MS 3000
+#define CMMD_RETRY_MAX_MS 60000
 
 static volatile sig_atomic_t stop_sig;
 
@@ -385,6 +390,34 @@ static void assess(struct cmmd *d, int i, int64_t now)
 	}
 }
 
+/* The back-off slot of row @id (a new one, or the stalest, when it has none). */
+static struct cmmd_retry *retry_slot(struct cmmd *d, int64_t id)
+{
+	struct cmmd_retry *free_slot = NULL, *oldest = &d->retry[0];
+	size_t n = sizeof(d->retry) / sizeof(d->retry[0]);
+
+	for (size_t k = 0; k < n; k++) {
+		if (d->retry[k].id == id)
+			return &d->retry[k];
+		if (!d->retry[k].id && !free_slot)
+			free_slot = &d->retry[k];
+		if (d->retry[k].due_ms < oldest->due_ms)
+			oldest = &d->retry[k];
+	}
+	if (!free_slot)
+		free_slot = oldest;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->id = id;
+	return free_slot;
+}
+
+static void retry_forget(struct cmmd *d, int64_t id)
+{
+	for (size_t k = 0; k < sizeof(d->retry) / sizeof(d->retry[0]); k++)
+		if (d->retry[k].id == id)
+			memset(&d->retry[k], 0, sizeof(d->retry[k]));
+}
+
 /* Apply one journal row and mark it; remember a mirror job the state waits for. */
 static void apply_row(struct cmmd *d, struct cmm_journal_row *r, int host)
 {
@@ -397,11 +430,19 @@ static void apply_row(struct cmmd *d, struct cmm_journal_row *r, int host)
 		(err ? d->act_failed : d->act_ok)[act]++;
 	if (err) {
 		/* Stays pending: retried until it succeeds or a later decision supersedes it. */
-		pr_warn("journal %lld %s %s -> %s: failed, will retry: %s\n", (long long)r->id,
-			r->hostname, r->action, r->target, detail);
-		if (!d->retry_at_ms)
-			d->retry_at_ms = now_ms() + CMMD_RETRY_MS;
+		struct cmmd_retry *rt = retry_slot(d, r->id);
+		int64_t wait = CMMD_RETRY_MS;
+
+		for (int k = 0; k < rt->tries && wait < CMMD_RETRY_MAX_MS; k++)
+			wait *= 2;
+		if (wait > CMMD_RETRY_MAX_MS)
+			wait = CMMD_RETRY_MAX_MS;
+		rt->tries++;
+		rt->due_ms = now_ms() + wait;
+		pr_warn("journal %lld %s %s -> %s: failed, retry in %llds: %s\n", (long long)r->id,
+			r->hostname, r->action, r->target, (long long)(wait / 1000), detail);
 	} else {
+		retry_forget(d, r->id);
 		pr_info("journal %lld %s %s: %s\n", (long long)r->id, r->hostname, r->action, detail);
 	}
 	cmm_db__journal_mark(&d->db, r->id, err ? "pending" : "done", err ? 0 : now_ms(), detail);
@@ -424,21 +465,19 @@ static void apply_row(struct cmmd *d, struct cmm_journal_row *r, int host)
 
 static int host_index(const struct cmmd *d, const char *name);
 
-/* Rows whose action failed: every CMMD_RETRY_MS, oldest first. */
+/* Rows whose action failed, oldest first, each when its back-off is over. */
 static void retry_pending(struct cmmd *d, int64_t now)
 {
 	struct cmm_journal_row *rows;
 	size_t n;
 
-	if (!d->retry_at_ms || now < d->retry_at_ms)
-		return;
-	d->retry_at_ms = 0;
-	if (cmm_db__journal_list(&d->db, 0, "pending", 1000, &rows, &n))
+	if (cmm_db__journal_count(&d->db, "pending") <= 0 ||
+	    cmm_db__journal_list(&d->db, 0, "pending", 1000, &rows, &n))
 		return;
 	for (size_t k = 0; k < n; k++) {
 		int h = host_index(d, rows[k].hostname);
 
-		if (h >= 0)
+		if (h >= 0 && retry_slot(d, rows[k].id)->due_ms <= now)
 			apply_row(d, &rows[k], h);
 	}
 	free(rows);
