@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/file.h>
 
 #include <curl/curl.h>
 
@@ -674,7 +676,7 @@ int main(int argc, char **argv)
 	char err[1024], dbpath[CMM_PATH_MAX + 16], pfapath[CMM_PATH_MAX + 16];
 	struct sigaction sa = { .sa_handler = on_signal };
 	int64_t last_save, last_down, next;
-	int opt, ret = 1;
+	int opt, ret = 1, lockfd = -1;
 
 	log_set_ident("cmmd");
 	while ((opt = getopt_long(argc, argv, "c:jvh", opts, NULL)) != -1) {
@@ -711,6 +713,23 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = 1;
+	/* One controller per state-dir: two would both act on every decision. */
+	snprintf(dbpath, sizeof(dbpath), "%s/cmmd.lock", d.cfg.state_dir);
+	lockfd = open(dbpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB)) {
+		char pid[32] = "?";
+		ssize_t n = lockfd >= 0 ? pread(lockfd, pid, sizeof(pid) - 1, 0) : -1;
+
+		if (n > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		pr_err("%s: %s\n", dbpath,
+		       lockfd < 0 ? strerror(errno) : "another cmmd runs with this state-dir");
+		if (lockfd >= 0)
+			pr_err("it is pid %s; stop it first, or give this one its own state-dir\n", pid);
+		return 1;
+	}
+	if (ftruncate(lockfd, 0) == 0)
+		dprintf(lockfd, "%d\n", (int)getpid());
 	snprintf(dbpath, sizeof(dbpath), "%s/cmmd.db", d.cfg.state_dir);
 	if (cmm_db__open(&d.db, dbpath, err, sizeof(err))) {
 		pr_err("%s\n", err);
