@@ -447,7 +447,7 @@ print('# while BIND is down:', e['status'], e['detail'])
 assert e['status'] == 'pending' and 'www.cdn.test' in e['detail'] and '127.0.0.1' in e['detail'], e" &&
 	pass "DNS server down: the dns-steer row stays pending with the error, retried until BIND answers" || fail "pending row: $(api /v1/events)"
 named_start || fail "named restart"
-for _ in $(seq 1 30); do [ "$(digs www.cdn.test A)" = 198.18.2.80 ] && break; sleep 0.2; done
+for _ in $(seq 1 75); do [ "$(digs www.cdn.test A)" = 198.18.2.80 ] && break; sleep 0.2; done
 a=$(digs www.cdn.test A)
 [ "$a" = 198.18.2.80 ] && pass "BIND answers popB's address" || fail "dig www: '$a'"
 flag=$(digs _presage.www.cdn.test TXT)

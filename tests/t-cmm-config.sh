@@ -314,6 +314,26 @@ control $T/c4.sock
 $POP
 EOF
 
+cat >"$T/one.conf" <<EOF
+state-dir $T/st5
+control $T/c5.sock
+$POP
+EOF
+"$CMMD" -c "$T/one.conf" >"$T/first.log" 2>&1 &
+FIRST=$!
+for _ in $(seq 1 100); do [ -S "$T/c5.sock" ] && break; sleep 0.1; done
+sed "s|c5.sock|c6.sock|" "$T/one.conf" >"$T/two.conf"
+timeout 20 "$CMMD" -c "$T/two.conf" >"$T/second.log" 2>&1; rc=$?
+if [ $rc -eq 1 ] && grep -q "another cmmd runs with this state-dir" "$T/second.log" &&
+	grep -q "it is pid $FIRST;" "$T/second.log" && [ -S "$T/c5.sock" ] && kill -0 $FIRST; then
+	pass "start-up: a second cmmd on the same state-dir is refused, naming the first"
+else
+	fail "second cmmd (rc $rc): $(cat "$T/second.log")"
+fi
+kill -TERM $FIRST; wait $FIRST; rc=$?
+[ $rc -eq 0 ] && [ ! -e "$T/c5.sock" ] && pass "SIGTERM without agents: exit 0, socket removed" ||
+	fail "first cmmd exit $rc: $(tail -3 "$T/first.log")"
+
 "$CMMD" --help >"$T/help" 2>&1; rc=$?
 if [ $rc -eq 0 ] && grep -q -- "--check" "$T/help"; then pass "--help"; else fail "--help (rc $rc)"; fi
 "$CMMD" --bogus >/dev/null 2>&1; rc=$?

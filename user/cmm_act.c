@@ -21,8 +21,9 @@ int cmm_act__init(struct cmm_act *a, const struct cmm_config *c, char *err, size
 			.server = c->dns_server,
 			.port = c->dns_port,
 			.key = &a->key,
-			.timeout_ms = 1000,
-			.retries = 2,
+			/* short: a failed row is retried by the journal, and the loop must not stall */
+			.timeout_ms = 500,
+			.retries = 1,
 		};
 
 		ret = dns_key_read_file(&a->key, c->key_file, c->key_name[0] ? c->key_name : NULL);
@@ -46,7 +47,7 @@ int cmm_act__init(struct cmm_act *a, const struct cmm_config *c, char *err, size
 	a->ctl.key = c->tls_key;
 	a->ctl.ca = c->tls_ca;
 	a->ctl.order_key = c->order_key;
-	a->ctl.timeout_ms = 5000;
+	a->ctl.timeout_ms = 3000;
 	a->mirror_ok = c->tls_cert[0] && c->tls_ca[0] && c->order_key[0];
 	return 0;
 }

@@ -350,18 +350,23 @@ static enum MHD_Result h_predict(struct cmmd *d, struct MHD_Connection *c, struc
 	return reply_out(c, 200, o);
 }
 
-/* Every row of a query as a JSON object keyed by column name. */
+/*
+ * Every row of a query as a JSON object keyed by column name. Parameters:
+ * the texts @t1, @t2 when not NULL, then the integer @i, in that order.
+ */
 static int sql_rows(struct cmmd *d, struct json_writer *w, const char *key, const char *sql,
-		   const char *t1, int64_t i2)
+		    const char *t1, const char *t2, int64_t i)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, arg = 1;
 
 	if (sqlite3_prepare_v2(cmm_db__handle(&d->db), sql, -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	if (t1)
-		sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, t1 ? 2 : 1, i2);
+		sqlite3_bind_text(st, arg++, t1, -1, SQLITE_STATIC);
+	if (t2)
+		sqlite3_bind_text(st, arg++, t2, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, arg, i);
 	json_arr_open(w, key);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_obj_open(w, NULL);
@@ -417,7 +422,7 @@ static enum MHD_Result h_events(struct cmmd *d, struct MHD_Connection *c, struct
 	json_obj_open(w, NULL);
 	json_str(w, "schema", CMMD_SCHEMA);
 	if (sql_rows(d, w, "events", "SELECT * FROM journal WHERE id > ? ORDER BY id LIMIT 1000", NULL,
-		     since))
+		     NULL, since))
 		pr_warn("api: events query failed\n");
 	json_obj_close(w);
 	return reply_out(c, 200, o);
@@ -430,7 +435,7 @@ static enum MHD_Result h_jobs(struct cmmd *d, struct MHD_Connection *c, struct o
 	json_obj_open(w, NULL);
 	json_str(w, "schema", CMMD_SCHEMA);
 	sql_rows(d, w, "jobs", "SELECT * FROM mirror_jobs WHERE created_ms >= ? ORDER BY created_ms",
-		 NULL, 0);
+		 NULL, NULL, 0);
 	json_obj_close(w);
 	return reply_out(c, 200, o);
 }
@@ -456,16 +461,13 @@ static enum MHD_Result h_history(struct cmmd *d, struct MHD_Connection *c, struc
 	json_str(w, "schema", CMMD_SCHEMA);
 	json_str(w, "pop", pop);
 	json_str(w, "link", slash + 1);
-	{
-		char sql[256];
-
-		snprintf(sql, sizeof(sql), "SELECT * FROM samples WHERE pop = '%s' AND link = ? AND ts > ? ORDER BY tier DESC, ts",
-			 pop); /* pop is a validated config name */
-		sql_rows(d, w, "samples", sql, slash + 1, since);
-		snprintf(sql, sizeof(sql), "SELECT * FROM predictions WHERE pop = '%s' AND link = ? AND ts > ? ORDER BY ts",
-			 pop);
-		sql_rows(d, w, "predictions", sql, slash + 1, since);
-	}
+	/* every tier, oldest data (the 60 s means) first */
+	sql_rows(d, w, "samples",
+		 "SELECT * FROM samples WHERE pop = ? AND link = ? AND ts > ? ORDER BY tier DESC, ts",
+		 pop, slash + 1, since);
+	sql_rows(d, w, "predictions",
+		 "SELECT * FROM predictions WHERE pop = ? AND link = ? AND ts > ? ORDER BY ts", pop,
+		 slash + 1, since);
 	json_obj_close(w);
 	return reply_out(c, 200, o);
 }

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/file.h>
 
 #include <curl/curl.h>
 
@@ -23,8 +25,13 @@
 #include "json.h"
 #include "log.h"
 
-/* How often journal rows whose action failed are tried again. */
+/*
+ * Journal rows whose action failed are tried again after 3 s, then after
+ * twice as long each time up to a minute: an unreachable server or agent
+ * (a dead POP's mirrord) must not hold the loop every poll.
+ */
 #define CMMD_RETRY_MS 3000
+#define CMMD_RETRY_MAX_MS 60000
 
 static volatile sig_atomic_t stop_sig;
 
@@ -385,6 +392,34 @@ static void assess(struct cmmd *d, int i, int64_t now)
 	}
 }
 
+/* The back-off slot of row @id (a new one, or the stalest, when it has none). */
+static struct cmmd_retry *retry_slot(struct cmmd *d, int64_t id)
+{
+	struct cmmd_retry *free_slot = NULL, *oldest = &d->retry[0];
+	size_t n = sizeof(d->retry) / sizeof(d->retry[0]);
+
+	for (size_t k = 0; k < n; k++) {
+		if (d->retry[k].id == id)
+			return &d->retry[k];
+		if (!d->retry[k].id && !free_slot)
+			free_slot = &d->retry[k];
+		if (d->retry[k].due_ms < oldest->due_ms)
+			oldest = &d->retry[k];
+	}
+	if (!free_slot)
+		free_slot = oldest;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->id = id;
+	return free_slot;
+}
+
+static void retry_forget(struct cmmd *d, int64_t id)
+{
+	for (size_t k = 0; k < sizeof(d->retry) / sizeof(d->retry[0]); k++)
+		if (d->retry[k].id == id)
+			memset(&d->retry[k], 0, sizeof(d->retry[k]));
+}
+
 /* Apply one journal row and mark it; remember a mirror job the state waits for. */
 static void apply_row(struct cmmd *d, struct cmm_journal_row *r, int host)
 {
@@ -397,11 +432,19 @@ static void apply_row(struct cmmd *d, struct cmm_journal_row *r, int host)
 		(err ? d->act_failed : d->act_ok)[act]++;
 	if (err) {
 		/* Stays pending: retried until it succeeds or a later decision supersedes it. */
-		pr_warn("journal %lld %s %s -> %s: failed, will retry: %s\n", (long long)r->id,
-			r->hostname, r->action, r->target, detail);
-		if (!d->retry_at_ms)
-			d->retry_at_ms = now_ms() + CMMD_RETRY_MS;
+		struct cmmd_retry *rt = retry_slot(d, r->id);
+		int64_t wait = CMMD_RETRY_MS;
+
+		for (int k = 0; k < rt->tries && wait < CMMD_RETRY_MAX_MS; k++)
+			wait *= 2;
+		if (wait > CMMD_RETRY_MAX_MS)
+			wait = CMMD_RETRY_MAX_MS;
+		rt->tries++;
+		rt->due_ms = now_ms() + wait;
+		pr_warn("journal %lld %s %s -> %s: failed, retry in %llds: %s\n", (long long)r->id,
+			r->hostname, r->action, r->target, (long long)(wait / 1000), detail);
 	} else {
+		retry_forget(d, r->id);
 		pr_info("journal %lld %s %s: %s\n", (long long)r->id, r->hostname, r->action, detail);
 	}
 	cmm_db__journal_mark(&d->db, r->id, err ? "pending" : "done", err ? 0 : now_ms(), detail);
@@ -424,21 +467,19 @@ static void apply_row(struct cmmd *d, struct cmm_journal_row *r, int host)
 
 static int host_index(const struct cmmd *d, const char *name);
 
-/* Rows whose action failed: every CMMD_RETRY_MS, oldest first. */
+/* Rows whose action failed, oldest first, each when its back-off is over. */
 static void retry_pending(struct cmmd *d, int64_t now)
 {
 	struct cmm_journal_row *rows;
 	size_t n;
 
-	if (!d->retry_at_ms || now < d->retry_at_ms)
-		return;
-	d->retry_at_ms = 0;
-	if (cmm_db__journal_list(&d->db, 0, "pending", 1000, &rows, &n))
+	if (cmm_db__journal_count(&d->db, "pending") <= 0 ||
+	    cmm_db__journal_list(&d->db, 0, "pending", 1000, &rows, &n))
 		return;
 	for (size_t k = 0; k < n; k++) {
 		int h = host_index(d, rows[k].hostname);
 
-		if (h >= 0)
+		if (h >= 0 && retry_slot(d, rows[k].id)->due_ms <= now)
 			apply_row(d, &rows[k], h);
 	}
 	free(rows);
@@ -635,7 +676,7 @@ int main(int argc, char **argv)
 	char err[1024], dbpath[CMM_PATH_MAX + 16], pfapath[CMM_PATH_MAX + 16];
 	struct sigaction sa = { .sa_handler = on_signal };
 	int64_t last_save, last_down, next;
-	int opt, ret = 1;
+	int opt, ret = 1, lockfd = -1;
 
 	log_set_ident("cmmd");
 	while ((opt = getopt_long(argc, argv, "c:jvh", opts, NULL)) != -1) {
@@ -672,6 +713,23 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = 1;
+	/* One controller per state-dir: two would both act on every decision. */
+	snprintf(dbpath, sizeof(dbpath), "%s/cmmd.lock", d.cfg.state_dir);
+	lockfd = open(dbpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB)) {
+		char pid[32] = "?";
+		ssize_t n = lockfd >= 0 ? pread(lockfd, pid, sizeof(pid) - 1, 0) : -1;
+
+		if (n > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		pr_err("%s: %s\n", dbpath,
+		       lockfd < 0 ? strerror(errno) : "another cmmd runs with this state-dir");
+		if (lockfd >= 0)
+			pr_err("it is pid %s; stop it first, or give this one its own state-dir\n", pid);
+		return 1;
+	}
+	if (ftruncate(lockfd, 0) == 0)
+		dprintf(lockfd, "%d\n", (int)getpid());
 	snprintf(dbpath, sizeof(dbpath), "%s/cmmd.db", d.cfg.state_dir);
 	if (cmm_db__open(&d.db, dbpath, err, sizeof(err))) {
 		pr_err("%s\n", err);

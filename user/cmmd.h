@@ -60,7 +60,11 @@ struct cmmd {
 	int64_t started_ms, now_ms;
 	uint64_t act_ok[CMM_NACTS], act_failed[CMM_NACTS];
 	uint64_t decisions;
-	int64_t retry_at_ms;	/* next retry of rows whose action failed (0: none) */
+	/* Rows whose action failed: when each is due again (back-off per row). */
+	struct cmmd_retry {
+		int64_t id, due_ms;
+		int tries;
+	} retry[64];
 };
 
 struct cmm_api;
