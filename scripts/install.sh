@@ -22,13 +22,13 @@ if [ -z "${UNITDIR:-}" ]; then
 fi
 CONFDIR=${CONFDIR:-/etc/presage}
 
-for b in presage presage-dropper ihmd presage-mirrord; do
+for b in presage presage-dropper ihmd presage-mirrord cmmd; do
 	[ -x "$BUILD/$b" ] || { echo "install: $BUILD/$b is missing; run make first" >&2; exit 1; }
 done
 install -d "$DESTDIR$BINDIR" "$DESTDIR$SBINDIR" "$DESTDIR$DOCDIR" "$DESTDIR$UNITDIR" "$DESTDIR$CONFDIR"
 install -m 0755 "$BUILD/presage" "$BUILD/presage-dropper" "$DESTDIR$BINDIR/"
-install -m 0755 "$BUILD/ihmd" "$BUILD/presage-mirrord" "$DESTDIR$SBINDIR/"
-install -m 0644 user/dist/ihmd.conf.example "$DESTDIR$DOCDIR/ihmd.conf.example"
+install -m 0755 "$BUILD/ihmd" "$BUILD/presage-mirrord" "$BUILD/cmmd" "$DESTDIR$SBINDIR/"
+install -m 0644 user/dist/ihmd.conf.example user/dist/cmmd.conf.example "$DESTDIR$DOCDIR/"
 install -m 0644 README.md "$DESTDIR$DOCDIR/README.md"
 [ -d docs ] && install -m 0644 docs/*.md "$DESTDIR$DOCDIR/"
 if [ ! -e "$DESTDIR$CONFDIR/ihmd.conf" ]; then
@@ -39,5 +39,9 @@ sed -e "s|@SBINDIR@|$SBINDIR|g" -e "s|@CONFDIR@|$CONFDIR|g" -e "s|@DOCDIR@|$DOCD
 	>"$DESTDIR$UNITDIR/presage-ihmd.service.tmp"
 chmod 0644 "$DESTDIR$UNITDIR/presage-ihmd.service.tmp"
 mv "$DESTDIR$UNITDIR/presage-ihmd.service.tmp" "$DESTDIR$UNITDIR/presage-ihmd.service"
-echo "installed into ${DESTDIR:-/}: $BINDIR/{presage,presage-dropper} $SBINDIR/{ihmd,presage-mirrord} $UNITDIR/presage-ihmd.service"
+sed -e "s|@SBINDIR@|$SBINDIR|g" -e "s|@CONFDIR@|$CONFDIR|g" -e "s|@DOCDIR@|$DOCDIR|g" user/dist/presage-cmmd.service.in \
+	>"$DESTDIR$UNITDIR/presage-cmmd.service.tmp"
+chmod 0644 "$DESTDIR$UNITDIR/presage-cmmd.service.tmp"
+mv "$DESTDIR$UNITDIR/presage-cmmd.service.tmp" "$DESTDIR$UNITDIR/presage-cmmd.service"
+echo "installed into ${DESTDIR:-/}: $BINDIR/{presage,presage-dropper} $SBINDIR/{ihmd,presage-mirrord,cmmd} $UNITDIR/presage-{ihmd,cmmd}.service"
 [ -n "$DESTDIR" ] || echo "start the agent with: systemctl daemon-reload && systemctl enable --now presage-ihmd"
