@@ -332,6 +332,30 @@ static const char *c_list(char *buf, struct json_object *o, const char *key)
 
 /* ---- status, pops ------------------------------------------------------------ */
 
+/*
+ * The common start of a command without arguments: options, GET @path, and
+ * with -j the document as it came. Returns an exit code, or -1 when the
+ * caller goes on to print *doc as a table (and frees it).
+ */
+static int fetch_doc(struct args *a, int argc, char **argv, const char *usage, const char *path,
+		     struct json_object **doc)
+{
+	int rc = parse_args(a, argc, argv, 0, usage);
+
+	if (rc >= 0)
+		return rc;
+	if ((rc = too_many(a, 0)))
+		return rc;
+	if (ctl_get(a->sock, path, doc))
+		return 1;
+	if (a->json) {
+		ctl_print_doc(*doc);
+		json_object_put(*doc);
+		return 0;
+	}
+	return -1;
+}
+
 static const char status_usage[] =
     "Usage: presage status [--socket PATH] [-j]\n"
     "The controller at a glance: its POPs (state, risk, agent) and hostnames\n"
@@ -378,18 +402,9 @@ static int cmd_status(int argc, char **argv)
 	struct tbl t;
 	int rc;
 
-	rc = parse_args(&a, argc, argv, 0, status_usage);
+	rc = fetch_doc(&a, argc, argv, status_usage, "/v1/status", &doc);
 	if (rc >= 0)
 		return rc;
-	if ((rc = too_many(&a, 0)))
-		return rc;
-	if (ctl_get(a.sock, "/v1/status", &doc))
-		return 1;
-	if (a.json) {
-		ctl_print_doc(doc);
-		json_object_put(doc);
-		return 0;
-	}
 	printf("controller %s, started %s, now %s, journal pending %s\n",
 	       c_str(b[0], doc, "version"), c_time(b[1], doc, "started"), c_time(b[2], doc, "now"),
 	       c_num(b[3], doc, "journal_pending", 'f', 0, ""));
@@ -432,18 +447,9 @@ static int cmd_pops(int argc, char **argv)
 	struct tbl t;
 	int rc;
 
-	rc = parse_args(&a, argc, argv, 0, pops_usage);
+	rc = fetch_doc(&a, argc, argv, pops_usage, "/v1/pops", &doc);
 	if (rc >= 0)
 		return rc;
-	if ((rc = too_many(&a, 0)))
-		return rc;
-	if (ctl_get(a.sock, "/v1/pops", &doc))
-		return 1;
-	if (a.json) {
-		ctl_print_doc(doc);
-		json_object_put(doc);
-		return 0;
-	}
 	pops = jarr(doc, "pops");
 	tbl_init(&t, "POP REGION STATE >RISK AGENT >FREE >BW >COST/GB ADDRESSES LINKS");
 	for (size_t i = 0; i < jlen(pops); i++) {
@@ -491,18 +497,9 @@ static int cmd_links(int argc, char **argv)
 	struct tbl t;
 	int rc;
 
-	rc = parse_args(&a, argc, argv, 0, links_usage);
+	rc = fetch_doc(&a, argc, argv, links_usage, "/v1/links", &doc);
 	if (rc >= 0)
 		return rc;
-	if ((rc = too_many(&a, 0)))
-		return rc;
-	if (ctl_get(a.sock, "/v1/links", &doc))
-		return 1;
-	if (a.json) {
-		ctl_print_doc(doc);
-		json_object_put(doc);
-		return 0;
-	}
 	links = jarr(doc, "links");
 	tbl_init(&t,
 		 "LINK STATE >RTT_P90 >PROBE_RTT >LOSS >RETRANS >RX >TX >UTIL >ROUTES >WDRAW >P "
@@ -1033,18 +1030,9 @@ int ctl_cmd_mirror_list(int argc, char **argv)
 	struct tbl t;
 	int rc;
 
-	rc = parse_args(&a, argc, argv, 0, mirror_list_usage);
+	rc = fetch_doc(&a, argc, argv, mirror_list_usage, "/v1/mirror/jobs", &doc);
 	if (rc >= 0)
 		return rc;
-	if ((rc = too_many(&a, 0)))
-		return rc;
-	if (ctl_get(a.sock, "/v1/mirror/jobs", &doc))
-		return 1;
-	if (a.json) {
-		ctl_print_doc(doc);
-		json_object_put(doc);
-		return 0;
-	}
 	jobs = jarr(doc, "jobs");
 	tbl_init(
 	    &t,
