@@ -148,42 +148,15 @@ static int perr(struct parser *p, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* As in user/config.c: words, "quotes" with \" and \\, '#' ends the line. */
+/* config_split_words (user/config.c) with the file and line in front of its reason. */
 static int split_words(struct parser *p, char *line, char **w)
 {
-	int n = 0;
-	char *s = line, *o;
+	const char *why;
+	int n = config_split_words(line, w, MAX_WORDS, &why);
 
-	for (;;) {
-		while (*s && isspace((unsigned char)*s))
-			s++;
-		if (!*s || *s == '#')
-			return n;
-		if (n == MAX_WORDS)
-			return perr(p, "too many words on one line (at most %d)", MAX_WORDS);
-		if (*s == '"') {
-			w[n++] = o = ++s;
-			while (*s && *s != '"') {
-				if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
-					s++;
-				*o++ = *s++;
-			}
-			if (*s != '"')
-				return perr(p, "unterminated quoted string");
-			s++;
-			*o = '\0';
-			if (*s && !isspace((unsigned char)*s))
-				return perr(p, "text right after a closing quote");
-			if (*s)
-				s++;
-			continue;
-		}
-		w[n++] = s;
-		while (*s && !isspace((unsigned char)*s))
-			s++;
-		if (*s)
-			*s++ = '\0';
-	}
+	if (n == -E2BIG)
+		return perr(p, "%s (at most %d)", why, MAX_WORDS);
+	return n < 0 ? perr(p, "%s", why) : n;
 }
 
 static bool valid_name(const char *s, size_t max)

@@ -156,12 +156,7 @@ static int perr(struct parser *p, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/*
- * Split one line into words: whitespace separates, "..." quotes (with \" and
- * \\), '#' outside quotes ends the line. Words point into @line, which is
- * modified. Returns the word count or -EINVAL.
- */
-static int split_words(struct parser *p, char *line, char **w)
+int config_split_words(char *line, char **w, int max, const char **why)
 {
 	int n = 0;
 	char *s = line, *o;
@@ -171,8 +166,10 @@ static int split_words(struct parser *p, char *line, char **w)
 			s++;
 		if (!*s || *s == '#')
 			return n;
-		if (n == MAX_WORDS)
-			return perr(p, "too many words on one line (at most %d)", MAX_WORDS);
+		if (n == max) {
+			*why = "too many words on one line";
+			return -E2BIG;
+		}
 		if (*s == '"') {
 			w[n++] = o = ++s;
 			while (*s && *s != '"') {
@@ -180,12 +177,16 @@ static int split_words(struct parser *p, char *line, char **w)
 					s++;
 				*o++ = *s++;
 			}
-			if (*s != '"')
-				return perr(p, "unterminated quoted string");
+			if (*s != '"') {
+				*why = "unterminated quoted string";
+				return -EINVAL;
+			}
 			s++;
 			*o = '\0';
-			if (*s && !isspace((unsigned char)*s))
-				return perr(p, "text right after a closing quote");
+			if (*s && !isspace((unsigned char)*s)) {
+				*why = "text right after a closing quote";
+				return -EINVAL;
+			}
 			if (*s)
 				s++;
 			continue;
@@ -196,6 +197,17 @@ static int split_words(struct parser *p, char *line, char **w)
 		if (*s)
 			*s++ = '\0';
 	}
+}
+
+/* config_split_words with the file and line in front of its reason. */
+static int split_words(struct parser *p, char *line, char **w)
+{
+	const char *why;
+	int n = config_split_words(line, w, MAX_WORDS, &why);
+
+	if (n == -E2BIG)
+		return perr(p, "%s (at most %d)", why, MAX_WORDS);
+	return n < 0 ? perr(p, "%s", why) : n;
 }
 
 static bool valid_name(const char *s)

@@ -96,6 +96,14 @@ void config_defaults(struct ihm_config *cfg);
  */
 int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errlen);
 
+/*
+ * Split one line of a presage config file (ihmd.conf, cmmd.conf) into at
+ * most @max words: whitespace separates, "..." quotes (with \" and \\),
+ * '#' outside quotes ends the line. Words point into @line, which is
+ * modified. Returns the word count, or -E2BIG (more than @max words) or
+ * -EINVAL with the reason in *@why.
+ */
+int config_split_words(char *line, char **w, int max, const char **why);
 /* Parse "10G", "100M", "1.5G", "1000000" (bit/s). 0 or -EINVAL. */
 int parse_rate(const char *s, uint64_t *out);
 /* Parse "1s", "500ms", "250us", "2m". 0 or -EINVAL. */
