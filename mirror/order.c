@@ -212,15 +212,76 @@ static EVP_PKEY *load_key(const char *file, bool priv)
 	return k;
 }
 
+/*
+ * Sign the @len bytes of @buf (taken over; it has room for the signature
+ * line) with the Ed25519 key in @keyfile and append "sig <base64>\n".
+ * @what names the text in messages.
+ */
+static int sign_append(char *buf, size_t len, const char *keyfile, const char *what, char **out,
+		       size_t *out_len)
+{
+	size_t siglen = 64;
+	EVP_MD_CTX *md = NULL;
+	EVP_PKEY *key;
+	uint8_t sig[64];
+	int err = 0;
+
+	key = load_key(keyfile, true);
+	if (!key) {
+		pr_err("mirror: cannot read Ed25519 private key %s (make one with: openssl genpkey -algorithm ed25519 -out %s)\n",
+		       keyfile, keyfile);
+		err = -MIRROR_ECONFIG;
+		goto out;
+	}
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)buf, len) != 1 || siglen != 64) {
+		pr_err("mirror: signing %s with %s failed (is it an Ed25519 key?)\n", what, keyfile);
+		err = -MIRROR_ESIG;
+		goto out;
+	}
+	memcpy(buf + len, "sig ", 4);
+	len += 4;
+	len += (size_t)EVP_EncodeBlock((unsigned char *)buf + len, sig, 64);
+	buf[len++] = '\n';
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	free(buf);
+	return err;
+}
+
+/* Does @sig sign the first @signed_len bytes of @text under the public key in @pubfile? */
+static int verify_sig(const char *text, size_t signed_len, const uint8_t sig[64],
+		      const char *pubfile)
+{
+	EVP_MD_CTX *md;
+	EVP_PKEY *key = load_key(pubfile, false);
+	int err = 0;
+
+	if (!key) {
+		pr_err("mirror: cannot read the controller's public key %s\n", pubfile);
+		return -MIRROR_ECONFIG;
+	}
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) != 1 ||
+	    EVP_DigestVerify(md, sig, 64, (const unsigned char *)text, signed_len) != 1)
+		err = -MIRROR_ESIG;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	return err;
+}
+
 int mirror_order__sign(const struct mirror_order *o, const char *keyfile, char **out,
 		       size_t *out_len)
 {
-	size_t cap = 4096, len, siglen = 64;
-	EVP_MD_CTX *md = NULL;
-	EVP_PKEY *key = NULL;
-	uint8_t sig[64], rnd[16];
+	size_t cap = 4096, len;
+	uint8_t rnd[16];
 	char *buf, id[65];
-	int err = 0;
 
 	for (size_t i = 0; i < o->nhosts; i++)
 		cap += strlen(o->hosts[i]) + 8;
@@ -245,40 +306,12 @@ int mirror_order__sign(const struct mirror_order *o, const char *keyfile, char *
 		len += (size_t)snprintf(buf + len, cap - len, "host %s\n", o->hosts[i]);
 	for (size_t i = 0; i < o->nitems; i++)
 		len += (size_t)snprintf(buf + len, cap - len, "item %s\n", o->items[i]);
-	key = load_key(keyfile, true);
-	if (!key) {
-		pr_err("mirror: cannot read Ed25519 private key %s (make one with: openssl genpkey -algorithm ed25519 -out %s)\n",
-		       keyfile, keyfile);
-		err = -MIRROR_ECONFIG;
-		goto out;
-	}
-	md = EVP_MD_CTX_new();
-	if (!md || EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)buf, len) != 1 || siglen != 64) {
-		pr_err("mirror: signing the order with %s failed (is it an Ed25519 key?)\n", keyfile);
-		err = -MIRROR_ESIG;
-		goto out;
-	}
-	memcpy(buf + len, "sig ", 4);
-	len += 4;
-	len += (size_t)EVP_EncodeBlock((unsigned char *)buf + len, sig, 64);
-	buf[len++] = '\n';
-	buf[len] = '\0';
-	*out = buf;
-	*out_len = len;
-	buf = NULL;
-out:
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(key);
-	free(buf);
-	return err;
+	return sign_append(buf, len, keyfile, "the order", out, out_len);
 }
 
 int mirror_order__verify(struct mirror_order *o, const char *text, size_t len,
 			 const char *pubfile, time_t now)
 {
-	EVP_MD_CTX *md = NULL;
-	EVP_PKEY *key;
 	size_t signed_len = 0;
 	uint8_t sig[64];
 	int err;
@@ -286,18 +319,9 @@ int mirror_order__verify(struct mirror_order *o, const char *text, size_t len,
 	err = mirror_order__parse(o, text, len, &signed_len, sig);
 	if (err)
 		return err;
-	key = load_key(pubfile, false);
-	if (!key) {
-		pr_err("mirror: cannot read the controller's public key %s\n", pubfile);
-		mirror_order__free(o);
-		return -MIRROR_ECONFIG;
-	}
-	md = EVP_MD_CTX_new();
-	if (!md || EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestVerify(md, sig, 64, (const unsigned char *)text, signed_len) != 1) {
-		err = -MIRROR_ESIG;
+	err = verify_sig(text, signed_len, sig, pubfile);
+	if (err)
 		goto out;
-	}
 	/* Check expiry only after the signature: an unsigned time means nothing. */
 	if (o->expires <= (int64_t)now) {
 		err = -MIRROR_EEXPIRED;
@@ -312,8 +336,6 @@ int mirror_order__verify(struct mirror_order *o, const char *text, size_t len,
 	o->text[len] = '\0';
 	o->text_len = len;
 out:
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(key);
 	if (err)
 		mirror_order__free(o);
 	return err;
@@ -340,12 +362,9 @@ bool mirror_order__covers(const struct mirror_order *o, const char *path)
 int mirror_flagcmd__sign(const struct mirror_flagcmd *c, const char *keyfile, char **out,
 			 size_t *out_len)
 {
-	size_t cap = 1024, len, siglen = 64;
-	EVP_MD_CTX *md = NULL;
-	EVP_PKEY *key = NULL;
-	uint8_t sig[64], rnd[16];
+	size_t cap = 1024, len;
+	uint8_t rnd[16];
 	char *buf, nonce[33];
-	int err = 0;
 
 	if (mirror_host_check(c->host) || !c->pop[0] || strchr(c->pop, '\n'))
 		return -MIRROR_EORDER;
@@ -358,34 +377,7 @@ int mirror_flagcmd__sign(const struct mirror_flagcmd *c, const char *keyfile, ch
 			       FLAG_MAGIC "pop %s\nhost %s\nprimary %s\nexpires %" PRId64
 					  "\nnonce %s\n",
 			       c->pop, c->host, c->primary ? "on" : "off", c->expires, nonce);
-	key = load_key(keyfile, true);
-	if (!key) {
-		pr_err("mirror: cannot read Ed25519 private key %s (make one with: openssl genpkey -algorithm ed25519 -out %s)\n",
-		       keyfile, keyfile);
-		err = -MIRROR_ECONFIG;
-		goto out;
-	}
-	md = EVP_MD_CTX_new();
-	if (!md || EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)buf, len) != 1 || siglen != 64) {
-		pr_err("mirror: signing the flag command with %s failed (is it an Ed25519 key?)\n",
-		       keyfile);
-		err = -MIRROR_ESIG;
-		goto out;
-	}
-	memcpy(buf + len, "sig ", 4);
-	len += 4;
-	len += (size_t)EVP_EncodeBlock((unsigned char *)buf + len, sig, 64);
-	buf[len++] = '\n';
-	buf[len] = '\0';
-	*out = buf;
-	*out_len = len;
-	buf = NULL;
-out:
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(key);
-	free(buf);
-	return err;
+	return sign_append(buf, len, keyfile, "the flag command", out, out_len);
 }
 
 static int flagcmd_parse(struct mirror_flagcmd *c, const char *text, size_t len,
@@ -460,8 +452,6 @@ static int flagcmd_parse(struct mirror_flagcmd *c, const char *text, size_t len,
 int mirror_flagcmd__verify(struct mirror_flagcmd *c, const char *text, size_t len,
 			   const char *pubfile, time_t now)
 {
-	EVP_MD_CTX *md = NULL;
-	EVP_PKEY *key;
 	size_t signed_len = 0;
 	uint8_t sig[64];
 	int err;
@@ -469,19 +459,9 @@ int mirror_flagcmd__verify(struct mirror_flagcmd *c, const char *text, size_t le
 	err = flagcmd_parse(c, text, len, &signed_len, sig);
 	if (err)
 		return err;
-	key = load_key(pubfile, false);
-	if (!key) {
-		pr_err("mirror: cannot read the controller's public key %s\n", pubfile);
-		return -MIRROR_ECONFIG;
-	}
-	md = EVP_MD_CTX_new();
-	if (!md || EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestVerify(md, sig, 64, (const unsigned char *)text, signed_len) != 1)
-		err = -MIRROR_ESIG;
+	err = verify_sig(text, signed_len, sig, pubfile);
 	/* Expiry only after the signature: an unsigned time means nothing. */
-	else if (c->expires <= (int64_t)now)
+	if (!err && c->expires <= (int64_t)now)
 		err = -MIRROR_EEXPIRED;
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(key);
 	return err;
 }
