@@ -694,30 +694,15 @@ static int bind_listen(const char *listen_s)
 {
 	char host[64];
 	uint16_t port;
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, one = 1, fam;
 
-	if (parse_listen(listen_s, host, sizeof(host), &port)) {
+	if (listen_sockaddr(listen_s, host, sizeof(host), &port, &ss, &sl)) {
 		pr_err("listen '%s' is not ADDRESS:PORT or [IPv6]:PORT", listen_s);
 		return -EINVAL;
 	}
-	fam = listen_s[0] == '[' ? AF_INET6 : AF_INET;
-	if (fam == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		inet_pton(AF_INET6, host, &s6->sin6_addr);
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		inet_pton(AF_INET, host, &s4->sin_addr);
-		sl = sizeof(*s4);
-	}
+	fam = ss.ss_family;
 	fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		pr_err("health API: socket: %s", strerror(errno));

@@ -772,26 +772,12 @@ struct cmm_api *cmm_api__start(struct cmmd *d)
 	if (d->cfg.listen[0]) {
 		char host[64];
 		uint16_t port;
-		struct sockaddr_storage ss = { 0 };
+		struct sockaddr_storage ss;
 		socklen_t sl;
 		int one = 1;
 
-		parse_listen(d->cfg.listen, host, sizeof(host), &port);
-		if (strchr(host, ':')) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons(port);
-			inet_pton(AF_INET6, host, &s6->sin6_addr);
-			sl = sizeof(*s6);
-		} else {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons(port);
-			inet_pton(AF_INET, host, &s4->sin_addr);
-			sl = sizeof(*s4);
-		}
+		/* The config parser checked the address. */
+		listen_sockaddr(d->cfg.listen, host, sizeof(host), &port, &ss, &sl);
 		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			goto fail;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
@@ -429,6 +430,32 @@ int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
 	}
 	if (port)
 		*port = (uint16_t)v;
+	return 0;
+}
+
+int listen_sockaddr(const char *s, char *host, size_t hostlen, uint16_t *port,
+		    struct sockaddr_storage *ss, socklen_t *sl)
+{
+	int err = parse_listen(s, host, hostlen, port);
+
+	if (err)
+		return err;
+	memset(ss, 0, sizeof(*ss));
+	if (*s == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(*port);
+		inet_pton(AF_INET6, host, &s6->sin6_addr);
+		*sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(*port);
+		inet_pton(AF_INET, host, &s4->sin_addr);
+		*sl = sizeof(*s4);
+	}
 	return 0;
 }
 

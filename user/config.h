@@ -35,6 +35,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <net/if.h>
 
 #define CFG_MAX_LINKS 256
@@ -114,5 +115,8 @@ int parse_route_proto(const char *s, unsigned char *out);
 const char *route_proto_name(unsigned char proto);
 /* "ADDR:PORT" or "[IPv6]:PORT" into @host (may be NULL) and @port. 0 or -EINVAL. */
 int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port);
+/* parse_listen, and the socket address to bind (host and port are required). */
+int listen_sockaddr(const char *s, char *host, size_t hostlen, uint16_t *port,
+		    struct sockaddr_storage *ss, socklen_t *sl);
 
 #endif
