@@ -356,12 +356,16 @@ static int fetch_doc(struct args *a, int argc, char **argv, const char *usage, c
 	return -1;
 }
 
+/* The options every controller command takes, for its --help. */
+#define CTL_OPTS_USAGE                                                                             \
+	"  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n" \
+	"  -j, --json     the controller's JSON document, on one line\n"
+
 static const char status_usage[] =
     "Usage: presage status [--socket PATH] [-j]\n"
     "The controller at a glance: its POPs (state, risk, agent) and hostnames\n"
     "(state, primary, serving POP). GET /v1/status.\n"
-    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-    "  -j, --json     the controller's JSON document, on one line\n";
+    CTL_OPTS_USAGE;
 
 static const char *c_agent(char *buf, struct json_object *pop)
 {
@@ -436,8 +440,7 @@ static const char pops_usage[] =
     "The controller's POPs: state, risk, agent, addresses, interconnects and the\n"
     "planner's capacity (disk free, bandwidth headroom, storage cost per GB).\n"
     "GET /v1/pops.\n"
-    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-    "  -j, --json     the controller's JSON document, on one line\n";
+    CTL_OPTS_USAGE;
 
 static int cmd_pops(int argc, char **argv)
 {
@@ -478,8 +481,7 @@ static const char links_usage[] =
     "Every interconnect's latest health and prediction: link state, RTT p90,\n"
     "probe RTT and loss, retransmissions, traffic, utilisation, routes,\n"
     "withdrawals, P(failure within the horizon). GET /v1/links.\n"
-    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-    "  -j, --json     the controller's JSON document, on one line\n";
+    CTL_OPTS_USAGE;
 
 static const char *c_link(char *buf, struct json_object *o)
 {
@@ -691,8 +693,7 @@ static const char events_usage[] =
     "  --follow       keep asking every second and print new rows as they come\n"
     "                 (with -j: each answer that has new rows, one per line);\n"
     "                 waits for the controller while it restarts; Ctrl-C ends\n"
-    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-    "  -j, --json     the controller's JSON document, on one line\n";
+    CTL_OPTS_USAGE;
 
 /* The journal rows of an events document. */
 static struct json_object *event_rows(struct json_object *doc)
@@ -815,8 +816,7 @@ static const char history_usage[] =
     "One interconnect's stored samples and predictions (docs/controller.md\n"
     "\"Database\"). GET /v1/history?link=POP/LINK&since=T.\n"
     "  --since T      from T: Unix seconds, or an age such as 90s, 10m, 2h, 1d\n"
-    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-    "  -j, --json     the controller's JSON document, on one line\n";
+    CTL_OPTS_USAGE;
 
 /* T as Unix seconds, or an age (30s, 10m, 2h, 1d) before now. */
 static int parse_since(const char *s, double *out)
@@ -948,8 +948,7 @@ static const char mirror_plan_usage[] =
     "Usage: presage mirror plan [POP] [--socket PATH] [-j]\n"
     "The plan the controller would make now for POP at risk: destination,\n"
     "candidates and items. GET /v1/mirror/plan[?pop=POP].\n"
-    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-    "  -j, --json     the controller's JSON document, on one line\n"
+    CTL_OPTS_USAGE
     "Offline: presage mirror plan --topology FILE --at-risk POP --items FILE\n";
 
 static void print_plan(struct json_object *p)
@@ -1019,8 +1018,7 @@ static const char mirror_list_usage[] =
     "The controller's mirror orders and their jobs: source, destination, items,\n"
     "bytes, state, cost, and whether a failure followed (needed) or it was a\n"
     "false positive. GET /v1/mirror/jobs.\n"
-    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-    "  -j, --json     the controller's JSON document, on one line\n";
+    CTL_OPTS_USAGE;
 
 int ctl_cmd_mirror_list(int argc, char **argv)
 {
@@ -1064,8 +1062,7 @@ static const char dns_show_usage[] =
     "authoritative server has, its presage flag (TXT) and serial.\n"
     "GET /v1/dns.\n"
     "  NAME           only this hostname\n"
-    "  --socket PATH  control socket (default $PRESAGE_SOCKET, else " CTL_SOCKET_DEFAULT ")\n"
-    "  -j, --json     the controller's JSON document, on one line\n"
+    CTL_OPTS_USAGE
     "Offline: presage dns show NAME --server ADDR (asks the server itself)\n";
 
 /* {"state":"staged","from":"popA"} -> "state=staged from=popA" */
