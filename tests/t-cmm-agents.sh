@@ -547,4 +547,37 @@ assert len(pops) == 1 and len(links) == 1, rows
 assert pops[0][3] and pops[0][3] >= pops[0][2], rows
 assert "all 1 interconnects down" in pops[0][4] and links[0][4] == "PFA failure definition: link down", rows
 PYCHECK
+
+# ---- a link-down event acts at once: with poll-interval 30s, popA's cut fails
+# www over from the agent's event, before any second poll
+sed -e 's/^poll-interval .*/poll-interval 30s/' -e 's/^stale-after .*/stale-after 90s/' "$T/cmmd.conf" >"$T/cmmd-slow.conf"
+: >"$T/cmmd.log"
+$C "$ROOT/$BUILD/cmmd" -c "$T/cmmd-slow.conf" -v >>"$T/cmmd.log" 2>&1 &
+CMMD_PID=$!
+for _ in $(seq 1 100); do grep -q "events popA: watching after id" "$T/cmmd.log" && break; sleep 0.1; done
+if wait_for 10 /v1/status "[p['state'] for p in d['pops']] == ['ok', 'ok'] and [h['state'] for h in d['hostnames']] == ['NORMAL', 'NORMAL']" &&
+	grep -q "events popA: watching after id" "$T/cmmd.log"; then
+	ip -n "$NS_A" link set ic0 down
+	if wait_for 10 /v1/status "[h['state'] for h in d['hostnames'] if h['name'] == 'www.cdn.test'] == ['FAILED_OVER']"; then
+		$C curl -s --max-time 5 "http://$LISTEN/metrics" >"$T/metrics3"
+		polls=$(sed -n 's/^cmmd_agent_polls_total{pop="popA",result="ok"} //p' "$T/metrics3")
+		evs=$(sed -n 's/^cmmd_agent_link_events_total{pop="popA"} //p' "$T/metrics3")
+		info "FAILED_OVER after $polls poll(s) of popA, $evs link event(s)"
+		if [ "$polls" = 1 ] && [ "${evs:-0}" -ge 1 ] && grep -q "event popA/transit: link-down (ic0: carrier off" "$T/cmmd.log"; then
+			pass "link-down event: www FAILED_OVER with no poll since the start (poll-interval 30s)"
+		else
+			fail "failed over, but polls=$polls link events=$evs: $(grep 'event popA' "$T/cmmd.log")"
+		fi
+	else
+		fail "no failover from the link-down event within 10 s: $(api /v1/status)"
+	fi
+	ip -n "$NS_A" link set ic0 up
+else
+	fail "slow-poll cmmd: not ready: $(api /v1/status)"
+fi
+kill -TERM "$CMMD_PID"
+wait "$CMMD_PID"; rc=$?
+CMMD_PID=
+[ $rc -eq 0 ] && grep -q "^.*stopped$" "$T/cmmd.log" && pass "SIGTERM with the event watcher running: exit 0" ||
+	fail "SIGTERM: rc $rc, $(tail -3 "$T/cmmd.log")"
 exit $FAILED

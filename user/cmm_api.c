@@ -602,6 +602,11 @@ static enum MHD_Result h_metrics(struct cmmd *d, struct MHD_Connection *c, struc
 		fprintf(f, "cmmd_agent_polls_total{pop=\"%s\",result=\"failed\"} %llu\n",
 			cf->pops[i].name, (unsigned long long)d->pops[i].polls_failed);
 	}
+	fprintf(f, "# HELP cmmd_agent_link_events_total Link up/down events from each POP's agent (acted on at once).\n"
+		   "# TYPE cmmd_agent_link_events_total counter\n");
+	for (int i = 0; i < cf->npops; i++)
+		fprintf(f, "cmmd_agent_link_events_total{pop=\"%s\"} %llu\n", cf->pops[i].name,
+			(unsigned long long)d->pops[i].link_events);
 	fprintf(f, "# HELP cmmd_link_failure_probability P(the interconnect fails within the horizon).\n"
 		   "# TYPE cmmd_link_failure_probability gauge\n");
 	for (int i = 0; i < cf->npops; i++)

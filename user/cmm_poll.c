@@ -2,6 +2,9 @@
 /* Agent polling; see cmm_poll.h. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,10 +198,10 @@ void cmm_poller__free(struct cmm_poller *p)
 	free(p);
 }
 
-static void setup(struct cmm_poller *p, int i)
+/* @x->h ready for GET @path from agent @i's API, TLS as configured. */
+static void easy_setup(const struct cmm_config *c, struct xfer *x, int i, const char *path,
+		       long timeout_ms)
 {
-	const struct cmm_config *c = p->cfg;
-	struct xfer *x = &p->x[i];
 	char url[256];
 	bool tls = c->tls_cert[0] || c->tls_ca[0];
 
@@ -209,12 +212,12 @@ static void setup(struct cmm_poller *p, int i)
 	x->len = 0;
 	x->overflow = false;
 	x->errbuf[0] = '\0';
-	snprintf(url, sizeof(url), "%s://%s/v1/health", tls ? "https" : "http", c->pops[i].agent);
+	snprintf(url, sizeof(url), "%s://%s%s", tls ? "https" : "http", c->pops[i].agent, path);
 	curl_easy_setopt(x->h, CURLOPT_URL, url);
 	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS, (long)c->poll_ms);
+	curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->poll_ms);
 	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -235,7 +238,12 @@ static void setup(struct cmm_poller *p, int i)
 		curl_easy_setopt(x->h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	}
 	curl_easy_setopt(x->h, CURLOPT_PRIVATE, (void *)(intptr_t)i);
-	curl_multi_add_handle(p->multi, x->h);
+}
+
+static void setup(struct cmm_poller *p, int i)
+{
+	easy_setup(p->cfg, &p->x[i], i, "/v1/health", (long)p->cfg->poll_ms);
+	curl_multi_add_handle(p->multi, p->x[i].h);
 }
 
 static int64_t mono_ms(void)
@@ -307,4 +315,279 @@ void cmm_poller__poll(struct cmm_poller *p, struct cmm_agent_poll *out, int64_t 
 				 c->pops[i].agent, (unsigned long long)c->poll_ms);
 		}
 	}
+}
+
+/* ---- events: one long poll per agent ------------------------------------- */
+
+static const char *str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* A non-negative integer member, or -1. */
+static int64_t id_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -1;
+	return json_object_get_int64(v) >= 0 ? json_object_get_int64(v) : -1;
+}
+
+int cmm_events_parse(const char *json, size_t len, struct cmm_events_doc *out)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *root, *v, *evs;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!tok)
+		return -ENOMEM;
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
+		snprintf(out->error, sizeof(out->error), "not JSON: %s",
+			 json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_tokener_free(tok);
+		json_object_put(root);
+		return -EINVAL;
+	}
+	json_tokener_free(tok);
+	v = NULL;
+	if (!json_object_object_get_ex(root, "schema", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "presage.events/1")) {
+		snprintf(out->error, sizeof(out->error), "not a presage.events/1 document (schema %s)",
+			 v ? json_object_get_string(v) : "missing");
+		goto bad;
+	}
+	out->started_ms = id_of(obj(root, "agent"), "started_ms");
+	out->last_id = id_of(root, "last_id");
+	if (out->started_ms < 0 || out->last_id < 0) {
+		snprintf(out->error, sizeof(out->error), "no %s",
+			 out->started_ms < 0 ? "agent.started_ms" : "last_id");
+		goto bad;
+	}
+	out->missed = json_object_object_get_ex(root, "missed", &v) &&
+		      json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+	if (!json_object_object_get_ex(root, "events", &evs) ||
+	    !json_object_is_type(evs, json_type_array)) {
+		snprintf(out->error, sizeof(out->error), "no \"events\" array");
+		goto bad;
+	}
+	n = json_object_array_length(evs);
+	/* The newest CMM_EVENTS_MAX: link state needs only the last word on each link. */
+	for (size_t k = n > CMM_EVENTS_MAX ? n - CMM_EVENTS_MAX : 0; k < n; k++) {
+		json_object *e = json_object_array_get_idx(evs, k);
+		struct cmm_agent_event *ev = &out->ev[out->n];
+		const char *kind = str(e, "kind"), *link = str(e, "link"), *detail = str(e, "detail");
+
+		ev->id = id_of(e, "id");
+		ev->ts_ms = id_of(e, "ts_ms");
+		if (!json_object_is_type(e, json_type_object) || ev->id <= 0 || ev->ts_ms < 0 || !kind) {
+			snprintf(out->error, sizeof(out->error),
+				 "event %zu: an object with id, ts_ms and kind expected", k);
+			goto bad;
+		}
+		if (ev->id > out->last_id) {
+			snprintf(out->error, sizeof(out->error), "event id %lld above last_id %lld",
+				 (long long)ev->id, (long long)out->last_id);
+			goto bad;
+		}
+		snprintf(ev->kind, sizeof(ev->kind), "%s", kind);
+		snprintf(ev->link, sizeof(ev->link), "%s", link ? link : "");
+		snprintf(ev->detail, sizeof(ev->detail), "%s", detail ? detail : "");
+		out->n++;
+	}
+	json_object_put(root);
+	return 0;
+bad:
+	json_object_put(root);
+	return -EINVAL;
+}
+
+/* How long one long poll may wait at the agent (its maximum is 60 s). */
+#define WATCH_WAIT_MS 20000
+
+struct watch {
+	struct xfer x;
+	bool busy;		/* a request is out */
+	bool primed;		/* @after and @started_ms hold the agent's sequence */
+	int64_t after;		/* the last event id seen */
+	int64_t started_ms;	/* agent.started_ms of that sequence */
+	int64_t due_ms;		/* monotonic: when to ask again */
+	int fails;
+	struct cmm_events_doc doc;
+};
+
+struct cmm_watcher {
+	const struct cmm_config *cfg;
+	CURLM *multi;
+	pthread_t thr;
+	atomic_bool stop;
+	cmm_event_fn fn;
+	void *arg;
+	struct watch w[CMM_MAX_POPS];
+};
+
+static void watch_failed(struct cmm_watcher *wr, int i, const char *why)
+{
+	struct watch *w = &wr->w[i];
+	int64_t backoff = 500LL << (w->fails < 5 ? w->fails : 5);
+
+	if (!w->fails)
+		pr_debug("events %s: %s (the health poll still runs; retrying)\n",
+			 wr->cfg->pops[i].name, why);
+	w->fails++;
+	/* After a break the ids may have restarted with the agent: learn them again. */
+	w->primed = false;
+	w->due_ms = mono_ms() + (backoff > 10000 ? 10000 : backoff);
+}
+
+static void watch_done(struct cmm_watcher *wr, int i, CURLcode res)
+{
+	struct watch *w = &wr->w[i];
+	struct xfer *x = &w->x;
+	char why[CURL_ERROR_SIZE + 64];
+	long code = 0;
+
+	if (res != CURLE_OK) {
+		snprintf(why, sizeof(why), "%s",
+			 x->overflow ? "answer larger than 4 MiB" : x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+		watch_failed(wr, i, why);
+		return;
+	}
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) {
+		snprintf(why, sizeof(why), "HTTP %ld", code);
+		watch_failed(wr, i, why);
+		return;
+	}
+	if (cmm_events_parse(x->buf ? x->buf : "", x->len, &w->doc)) {
+		snprintf(why, sizeof(why), "%.200s", w->doc.error);
+		watch_failed(wr, i, why);
+		return;
+	}
+	if (w->fails)
+		pr_debug("events %s: watching again\n", wr->cfg->pops[i].name);
+	w->fails = 0;
+	w->due_ms = 0;
+	if (!w->primed || w->doc.started_ms != w->started_ms) {
+		/*
+		 * First contact, or a restarted agent (ids begin again at 1): what
+		 * happened before is in the samples; only what comes next is news.
+		 */
+		w->primed = true;
+		w->started_ms = w->doc.started_ms;
+		w->after = w->doc.last_id;
+		pr_debug("events %s: watching after id %lld\n", wr->cfg->pops[i].name,
+			 (long long)w->after);
+		return;
+	}
+	if (w->doc.missed)
+		pr_warn("events %s: some events dropped from the agent's ring before they were read\n",
+			wr->cfg->pops[i].name);
+	for (size_t k = 0; k < w->doc.n; k++) {
+		if (w->doc.ev[k].id <= w->after)
+			continue;
+		wr->fn(wr->arg, i, &w->doc.ev[k]);
+		w->after = w->doc.ev[k].id;
+	}
+	if (w->doc.last_id > w->after)
+		w->after = w->doc.last_id;
+}
+
+static void *watch_thread(void *arg)
+{
+	struct cmm_watcher *wr = arg;
+	const struct cmm_config *c = wr->cfg;
+
+	while (!atomic_load(&wr->stop)) {
+		int64_t now = mono_ms(), next = now + 1000;
+		int running, left;
+		CURLMsg *msg;
+
+		for (int i = 0; i < c->npops; i++) {
+			struct watch *w = &wr->w[i];
+			char path[96];
+
+			if (w->busy)
+				continue;
+			if (now < w->due_ms) {
+				next = w->due_ms < next ? w->due_ms : next;
+				continue;
+			}
+			if (w->primed)
+				snprintf(path, sizeof(path), "/v1/events?after=%lld&wait=%d",
+					 (long long)w->after, WATCH_WAIT_MS);
+			else
+				snprintf(path, sizeof(path), "/v1/events?after=%lld", (long long)INT64_MAX / 2);
+			easy_setup(c, &w->x, i, path,
+				   w->primed ? WATCH_WAIT_MS + (long)c->poll_ms + 5000 : (long)c->poll_ms);
+			curl_multi_add_handle(wr->multi, w->x.h);
+			w->busy = true;
+		}
+		curl_multi_perform(wr->multi, &running);
+		while ((msg = curl_multi_info_read(wr->multi, &left))) {
+			intptr_t i;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&i);
+			curl_multi_remove_handle(wr->multi, msg->easy_handle);
+			wr->w[i].busy = false;
+			watch_done(wr, (int)i, msg->data.result);
+		}
+		now = mono_ms();
+		if (next > now)
+			curl_multi_poll(wr->multi, NULL, 0, (int)(next - now), NULL);
+	}
+	return NULL;
+}
+
+struct cmm_watcher *cmm_watcher__start(const struct cmm_config *c, cmm_event_fn fn, void *arg)
+{
+	struct cmm_watcher *wr = calloc(1, sizeof(*wr));
+	int err;
+
+	if (!wr)
+		return NULL;
+	wr->cfg = c;
+	wr->fn = fn;
+	wr->arg = arg;
+	wr->multi = curl_multi_init();
+	if (!wr->multi) {
+		free(wr);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if ((err = pthread_create(&wr->thr, NULL, watch_thread, wr))) {
+		curl_multi_cleanup(wr->multi);
+		free(wr);
+		errno = err;
+		return NULL;
+	}
+	return wr;
+}
+
+void cmm_watcher__stop(struct cmm_watcher *wr)
+{
+	if (!wr)
+		return;
+	atomic_store(&wr->stop, true);
+	curl_multi_wakeup(wr->multi);
+	pthread_join(wr->thr, NULL);
+	for (int i = 0; i < CMM_MAX_POPS; i++) {
+		if (wr->w[i].x.h) {
+			if (wr->w[i].busy)
+				curl_multi_remove_handle(wr->multi, wr->w[i].x.h);
+			curl_easy_cleanup(wr->w[i].x.h);
+		}
+		free(wr->w[i].x.buf);
+	}
+	curl_multi_cleanup(wr->multi);
+	free(wr);
 }

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 
 #include <curl/curl.h>
@@ -363,7 +365,9 @@ static void assess(struct cmmd *d, int i, int64_t now)
 		if (now - l->last.ts_ms > (int64_t)c->stale_ms)
 			continue;
 		v[n] = (struct cmm_ic_view){
-			.name = l->name, .link_up = l->last.link_up, .routes = l->last.routes,
+			.name = l->name,
+			/* an agent's link event newer than the sample has the last word */
+			.link_up = l->ev_ts_ms > l->last.ts_ms ? l->ev_up : l->last.link_up, .routes = l->last.routes,
 			.probe_loss = l->last.probe_loss, .p = l->have_out ? pr->p : 0,
 			.have_p = l->have_out, .bytes = l->bytes_min,
 			.top = { pfa_feature__name(pr->top[0].feature), pfa_feature__name(pr->top[1].feature) },
@@ -619,6 +623,57 @@ static void recover(struct cmmd *d)
 	}
 }
 
+/* ---- agent events ------------------------------------------------------- */
+
+/*
+ * From the watcher's thread: a link went down or came up at POP @i. Note it
+ * on the link and wake the loop, which assesses every POP at once instead
+ * of at its next poll (a link cut then costs milliseconds, not a poll).
+ */
+static void on_agent_event(void *arg, int i, const struct cmm_agent_event *ev)
+{
+	struct cmmd *d = arg;
+	bool up = !strcmp(ev->kind, "link-up");
+	struct cmmd_link *l;
+
+	if ((!up && strcmp(ev->kind, "link-down")) || !ev->link[0]) {
+		pr_debug("event %s: %s%s%s: %s\n", d->cfg.pops[i].name, ev->kind,
+			 ev->link[0] ? " " : "", ev->link, ev->detail);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	l = link_slot(&d->pops[i], ev->link);
+	if (l && ev->ts_ms >= l->ev_ts_ms) {
+		l->ev_ts_ms = ev->ts_ms;
+		l->ev_up = up;
+	}
+	d->pops[i].link_events++;
+	pthread_mutex_unlock(&d->lock);
+	pr_info("event %s/%s: %s (%s): assessing now\n", d->cfg.pops[i].name, ev->link, ev->kind,
+		ev->detail);
+	if (eventfd_write(d->wake_fd, 1))
+		pr_warn("eventfd: %s\n", strerror(errno));
+}
+
+/* Sleep until @until (ms, CLOCK_REALTIME) or a signal; true if an event woke us first. */
+static bool sleep_until(struct cmmd *d, int64_t until)
+{
+	while (!stop_sig) {
+		int64_t left = until - now_ms();
+		struct pollfd pfd = { .fd = d->wake_fd, .events = POLLIN };
+		eventfd_t v;
+
+		if (left <= 0)
+			return false;
+		/* slices: a signal between the check and poll() waits at most one */
+		if (poll(&pfd, 1, left > 100 ? 100 : (int)left) > 0 && (pfd.revents & POLLIN)) {
+			eventfd_read(d->wake_fd, &v);
+			return true;
+		}
+	}
+	return false;
+}
+
 static int load_pfa(struct cmmd *d, char *path, size_t cap)
 {
 	struct pfa_config pc;
@@ -675,8 +730,9 @@ int main(int argc, char **argv)
 	bool check = false, json = false;
 	char err[1024], dbpath[CMM_PATH_MAX + 16], pfapath[CMM_PATH_MAX + 16];
 	struct sigaction sa = { .sa_handler = on_signal };
-	int64_t last_save, last_down, next;
+	int64_t last_save, last_down, next = 0;
 	int opt, ret = 1, lockfd = -1;
+	bool full = true;
 
 	log_set_ident("cmmd");
 	while ((opt = getopt_long(argc, argv, "c:jvh", opts, NULL)) != -1) {
@@ -736,6 +792,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_mutex_init(&d.lock, NULL);
+	d.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d.wake_fd < 0) {
+		pr_err("eventfd: %s\n", strerror(errno));
+		goto out;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (load_pfa(&d, pfapath, sizeof(pfapath)))
 		goto out;
@@ -758,25 +819,36 @@ int main(int argc, char **argv)
 	pr_info("started: %d pops, %d hostnames, poll every %llu ms, database %s\n", d.cfg.npops,
 		d.cfg.nhosts, (unsigned long long)d.cfg.poll_ms, dbpath);
 	last_save = last_down = d.started_ms;
+	d.watcher = cmm_watcher__start(&d.cfg, on_agent_event, &d);
+	if (!d.watcher)
+		pr_warn("agent event watcher: %s: link events wait for the next poll\n", strerror(errno));
+	/*
+	 * A full pass polls every agent, then assesses and decides; it runs every
+	 * poll-interval. An agent's link event wakes a short pass in between:
+	 * assess and decide from the samples at hand and the event.
+	 */
 	while (!stop_sig) {
 		int64_t t0 = now_ms();
 
-		/* Poll into a copy: API threads read d.agents under the lock meanwhile. */
+		if (full) {
+			/* Poll into a copy: API threads read d.agents under the lock meanwhile. */
+			pthread_mutex_lock(&d.lock);
+			memcpy(polled, d.agents, sizeof(polled));
+			pthread_mutex_unlock(&d.lock);
+			cmm_poller__poll(d.poller, polled, t0);
+		}
 		pthread_mutex_lock(&d.lock);
-		memcpy(polled, d.agents, sizeof(polled));
-		pthread_mutex_unlock(&d.lock);
-		cmm_poller__poll(d.poller, polled, t0);
-		pthread_mutex_lock(&d.lock);
-		memcpy(d.agents, polled, sizeof(polled));
+		if (full)
+			memcpy(d.agents, polled, sizeof(polled));
 		d.now_ms = now_ms();
 		cmm_db__begin(&d.db);
 		for (int i = 0; i < d.cfg.npops; i++) {
 			struct cmm_pop_input in = { 0 };
 
-			if (d.agents[i].ok) {
+			if (full && d.agents[i].ok) {
 				d.pops[i].polls_ok++;
 				ingest(&d, i);
-			} else {
+			} else if (full) {
 				d.pops[i].polls_failed++;
 				pr_debug("poll %s: %s\n", d.cfg.pops[i].name, d.agents[i].error);
 			}
@@ -790,8 +862,10 @@ int main(int argc, char **argv)
 			cmm_engine__set_pop(&d.eng, i, &in);
 		}
 		cmm_db__commit(&d.db);
-		check_jobs(&d);
-		retry_pending(&d, d.now_ms);
+		if (full) {
+			check_jobs(&d);
+			retry_pending(&d, d.now_ms);
+		}
 		decide(&d, d.now_ms);
 		if (d.now_ms - last_save >= 60000) {
 			int e = pfa_model__save(d.pfa, pfapath);
@@ -805,18 +879,14 @@ int main(int argc, char **argv)
 			last_down = d.now_ms;
 		}
 		pthread_mutex_unlock(&d.lock);
-		next = t0 + (int64_t)d.cfg.poll_ms;
-		while (!stop_sig && now_ms() < next) {
-			int64_t left = next - now_ms();
-			struct timespec ts = { .tv_sec = 0, .tv_nsec = (left > 100 ? 100 : left) * 1000000 };
-
-			if (left > 0)
-				nanosleep(&ts, NULL);
-		}
+		if (full)
+			next = t0 + (int64_t)d.cfg.poll_ms;
+		full = !sleep_until(&d, next) || now_ms() >= next;
 	}
 	pr_info("received %s: stopping\n", strsignal(stop_sig));
 	ret = 0;
 out:
+	cmm_watcher__stop(d.watcher);
 	cmm_api__stop(api);
 	if (d.pfa && ret == 0) {
 		int e = pfa_model__save(d.pfa, pfapath);
@@ -831,6 +901,8 @@ out:
 	pfa_model__free(d.pfa);
 	cmm_db__close(&d.db);
 	curl_global_cleanup();
+	if (d.wake_fd > 0)
+		close(d.wake_fd);
 	if (ret == 0)
 		pr_info("stopped\n");
 	return ret;

@@ -28,6 +28,13 @@ struct cmmd_link {
 	int64_t last_obs_ts;	/* last second fed to the model */
 	int64_t failure_id;	/* open failures row of this link (PFA's definition), 0 none */
 	struct cmm_ic last;
+	/*
+	 * The agent's last link-up/link-down event for it (ev_ts_ms 0: none):
+	 * newer than @last, it says whether the link is up until a sample
+	 * taken after it arrives.
+	 */
+	int64_t ev_ts_ms;
+	bool ev_up;
 };
 
 struct cmmd_pop {
@@ -39,6 +46,7 @@ struct cmmd_pop {
 	struct cmm_pop_track track;
 	int64_t failure_id;	/* open failures row, 0 none */
 	uint64_t polls_ok, polls_failed;
+	uint64_t link_events;	/* link-up/link-down events from its agent */
 };
 
 struct cmmd_host {
@@ -53,6 +61,8 @@ struct cmmd {
 	struct cmm_act act;
 	struct pfa_model *pfa;
 	struct cmm_poller *poller;
+	struct cmm_watcher *watcher;
+	int wake_fd;		/* eventfd: an agent event wants an assessment now */
 	struct cmm_agent_poll agents[CMM_MAX_POPS];
 	struct cmmd_pop pops[CMM_MAX_POPS];
 	struct cmmd_host hosts[CMM_MAX_HOSTS];

@@ -75,3 +75,9 @@ $(BUILD)/tests/t-cmm-engine: $(BUILD)/tests/t-cmm-engine.o $(CMMD_CORE_OBJS) $(B
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lm $(BPF_LIBS)
 TEST_BINS += $(BUILD)/tests/t-cmm-engine
+
+# The readers of the agent's health and events documents.
+$(BUILD)/tests/t-cmm-wire: $(BUILD)/tests/t-cmm-wire.o $(BUILD)/user/cmm_poll.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljson-c -lpthread -lm $(BPF_LIBS)
+TEST_BINS += $(BUILD)/tests/t-cmm-wire
