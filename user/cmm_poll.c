@@ -62,31 +62,43 @@ static int link_up_of(json_object *l)
 	return -1;
 }
 
-int cmm_health_parse(const char *json, size_t len, struct cmm_agent_poll *out)
+/* Parse @json as a document of @schema; NULL with the reason in @err. */
+static json_object *parse_doc(const char *json, size_t len, const char *schema, char *err,
+			      size_t errlen)
 {
 	struct json_tokener *tok = json_tokener_new();
+	json_object *root, *v = NULL;
+
+	if (!tok) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
+		snprintf(err, errlen, "not JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_tokener_free(tok);
+		json_object_put(root);
+		return NULL;
+	}
+	json_tokener_free(tok);
+	if (!json_object_object_get_ex(root, "schema", &v) || !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), schema)) {
+		snprintf(err, errlen, "not a %s document (schema %s)", schema,
+			 v ? json_object_get_string(v) : "missing");
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
+int cmm_health_parse(const char *json, size_t len, struct cmm_agent_poll *out)
+{
 	json_object *root, *v, *links;
 	int n;
 
-	if (!tok)
-		return -ENOMEM;
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
-		snprintf(out->error, sizeof(out->error), "not JSON: %s",
-			 json_tokener_error_desc(json_tokener_get_error(tok)));
-		json_tokener_free(tok);
-		json_object_put(root);
+	root = parse_doc(json, len, "presage.health/1", out->error, sizeof(out->error));
+	if (!root)
 		return -EINVAL;
-	}
-	json_tokener_free(tok);
-	if (!json_object_object_get_ex(root, "schema", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), "presage.health/1")) {
-		snprintf(out->error, sizeof(out->error), "not a presage.health/1 document (schema %s)",
-			 v ? json_object_get_string(v) : "missing");
-		json_object_put(root);
-		return -EINVAL;
-	}
 	if (!json_object_object_get_ex(root, "links", &links) ||
 	    !json_object_is_type(links, json_type_array)) {
 		snprintf(out->error, sizeof(out->error), "no \"links\" array");
@@ -340,30 +352,13 @@ static int64_t id_of(json_object *o, const char *key)
 
 int cmm_events_parse(const char *json, size_t len, struct cmm_events_doc *out)
 {
-	struct json_tokener *tok = json_tokener_new();
 	json_object *root, *v, *evs;
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
-	if (!tok)
-		return -ENOMEM;
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
-		snprintf(out->error, sizeof(out->error), "not JSON: %s",
-			 json_tokener_error_desc(json_tokener_get_error(tok)));
-		json_tokener_free(tok);
-		json_object_put(root);
+	root = parse_doc(json, len, "presage.events/1", out->error, sizeof(out->error));
+	if (!root)
 		return -EINVAL;
-	}
-	json_tokener_free(tok);
-	v = NULL;
-	if (!json_object_object_get_ex(root, "schema", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), "presage.events/1")) {
-		snprintf(out->error, sizeof(out->error), "not a presage.events/1 document (schema %s)",
-			 v ? json_object_get_string(v) : "missing");
-		goto bad;
-	}
 	out->started_ms = id_of(obj(root, "agent"), "started_ms");
 	out->last_id = id_of(root, "last_id");
 	if (out->started_ms < 0 || out->last_id < 0) {
