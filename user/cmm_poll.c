@@ -415,6 +415,7 @@ struct watch {
 	int64_t started_ms;	/* agent.started_ms of that sequence */
 	int64_t due_ms;		/* monotonic: when to ask again */
 	int fails;
+	bool warned;		/* this run of failures has had its warning */
 	struct cmm_events_doc doc;
 };
 
@@ -428,14 +429,24 @@ struct cmm_watcher {
 	struct watch w[CMM_MAX_POPS];
 };
 
-static void watch_failed(struct cmm_watcher *wr, int i, const char *why)
+/*
+ * @answered: the agent answered, but not with events (an HTTP error, a bad
+ * document): worth a warning, unlike a broken connection, which the health
+ * poll reports already.
+ */
+static void watch_failed(struct cmm_watcher *wr, int i, bool answered, const char *why)
 {
 	struct watch *w = &wr->w[i];
 	int64_t backoff = 500LL << (w->fails < 5 ? w->fails : 5);
 
-	if (!w->fails)
+	if (answered && !w->warned) {
+		w->warned = true;
+		pr_warn("events %s: %s: link events wait for the next poll until this is fixed\n",
+			wr->cfg->pops[i].name, why);
+	} else if (!w->fails) {
 		pr_debug("events %s: %s (the health poll still runs; retrying)\n",
 			 wr->cfg->pops[i].name, why);
+	}
 	w->fails++;
 	/* After a break the ids may have restarted with the agent: learn them again. */
 	w->primed = false;
@@ -452,23 +463,26 @@ static void watch_done(struct cmm_watcher *wr, int i, CURLcode res)
 	if (res != CURLE_OK) {
 		snprintf(why, sizeof(why), "%s",
 			 x->overflow ? "answer larger than 4 MiB" : x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
-		watch_failed(wr, i, why);
+		watch_failed(wr, i, false, why);
 		return;
 	}
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
 		snprintf(why, sizeof(why), "HTTP %ld", code);
-		watch_failed(wr, i, why);
+		watch_failed(wr, i, true, why);
 		return;
 	}
 	if (cmm_events_parse(x->buf ? x->buf : "", x->len, &w->doc)) {
 		snprintf(why, sizeof(why), "%.200s", w->doc.error);
-		watch_failed(wr, i, why);
+		watch_failed(wr, i, true, why);
 		return;
 	}
-	if (w->fails)
+	if (w->warned)
+		pr_info("events %s: the agent's events read again\n", wr->cfg->pops[i].name);
+	else if (w->fails)
 		pr_debug("events %s: watching again\n", wr->cfg->pops[i].name);
 	w->fails = 0;
+	w->warned = false;
 	w->due_ms = 0;
 	if (!w->primed || w->doc.started_ms != w->started_ms) {
 		/*
