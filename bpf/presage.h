@@ -237,7 +237,7 @@ struct flow_state {
 	__u8 pad0[2];
 	__u32 ts_val;		/* pending TSval sent out */
 	__u64 ts_time_ns;	/* when it left */
-	__u64 ts_last_ns;	/* when the last TSval was recorded (sampling limit) */
+	__u64 ts_last_ns;	/* coarse clock (ticks) when ts_val was timed: sampling limit */
 	__u32 ts_link;		/* link it left by */
 	__u32 hs_link;		/* link the SYN or SYN-ACK left by */
 	__u64 hs_time_ns;	/* when it left */
@@ -251,7 +251,8 @@ struct flow_state {
  * Knobs fixed at load time (const volatile in the programs, so the verifier
  * prunes what they switch off). Documented here because the agent sets them.
  *   ts_min_interval_ns: per-flow sampling limit, at most one TSval recorded per
- *   flow per interval (default 10 ms).
+ *   flow per interval (default 10 ms), measured on the kernel's coarse clock,
+ *   so the gap between two timed TSvals may exceed it by up to one tick.
  */
 #define PRESAGE_TS_MIN_INTERVAL_NS 10000000ULL
 

@@ -172,6 +172,34 @@ static void ts_echo(const char *name)
 	row(name, o, e, runs);
 }
 
+/*
+ * TSvals out by tc on a known flow whose timed TSval waits for its echo: what
+ * nearly every segment of a busy flow costs (a new TSval each time, turned
+ * away by the sampling limit).
+ */
+static void ts_out(const char *name)
+{
+	uint8_t po[PB_MAX];
+	double o[MAX_RUNS], e[MAX_RUNS];
+
+	for (int r = 0; r < runs; r++) {
+		o[r] = e[r] = 0;
+		for (int i = 0; i < calls; i++) {
+			struct pkt_spec so = { .out = 1, .lport = 998, .rport = 80, .flags = TH_ACK,
+					       .seq = 1 + 100 * (uint32_t)(r * calls + i), .payload = 100 };
+			int lo;
+
+			pb_ts_opt(&so, 1000 + (uint32_t)(r * calls + i), 5);
+			lo = pb_build(&so, po);
+			o[r] += run_repeat(pt, false, po, lo, 1);
+			e[r] += run_repeat(et, false, po, lo, 1);
+		}
+		o[r] /= calls;
+		e[r] /= calls;
+	}
+	row(name, o, e, runs);
+}
+
 /* Set a .rodata variable of an object not opened through its skeleton. */
 static int set_rodata_u64(struct bpf_object *obj, const char *var, __u64 v)
 {
@@ -330,6 +358,7 @@ int main(int argc, char **argv)
 		 true);
 	per_call("tc:  TCP SYN, new flow, per call", pt, flows_fd, false, TH_SYN, true);
 	clear_flows(flows_fd);
+	ts_out("tc:  TS out, new TSval each, per call");
 	ts_echo("xdp: TS echo -> RTT sample, per call");
 	if (!json)
 		printf("floor rows: the kernel's flow-table operation alone on a map like `flows`;\n"
