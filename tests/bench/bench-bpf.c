@@ -36,6 +36,7 @@
 
 static int runs = 7, repeat = 1000000, calls = 20000;
 static int px, pt, ex, et, flows_fd, floor_lookup, floor_insert, floor_flows;
+static int floor_lookup_k4, floor_insert_pcpu, floor_flows_pcpu;
 static bool json;
 
 /* Kernel repeat loop: ns per run as the kernel reports it. */
@@ -313,6 +314,9 @@ int main(int argc, char **argv)
 	floor_lookup = bpf_program__fd(fl->progs.floor_lookup);
 	floor_insert = bpf_program__fd(fl->progs.floor_insert);
 	floor_flows = bpf_map__fd(fl->maps.floor_flows);
+	floor_lookup_k4 = bpf_program__fd(fl->progs.floor_lookup_k4);
+	floor_insert_pcpu = bpf_program__fd(fl->progs.floor_insert_pcpu);
+	floor_flows_pcpu = bpf_map__fd(fl->maps.floor_flows_pcpu);
 	err = bpf_map_update_elem(bpf_map__fd(bpf_object__find_map_by_name(obj, "links_cfg")), &k,
 				  &lc, BPF_ANY);
 	/* The slot too, as the agent writes it (an older object has no link_slots). */
@@ -348,6 +352,7 @@ int main(int argc, char **argv)
 				  .payload = 100 };
 	steady("xdp: TCP, known flow", px, px, true, &known);
 	steady("  floor: flow look-up alone", floor_lookup, floor_insert, true, &known);
+	steady("  floor: look-up, 4-byte key", floor_lookup_k4, floor_lookup_k4, true, &known);
 	known.out = 1;
 	steady("tc:  TCP, known flow", pt, pt, false, &known);
 	pb_ts_opt(&known, 1, 2);
@@ -356,6 +361,8 @@ int main(int argc, char **argv)
 	per_call("xdp: TCP data, new flow, per call", px, flows_fd, true, TH_ACK, true);
 	per_call("  floor: look-up + LRU insert alone", floor_insert, floor_flows, true, TH_ACK,
 		 true);
+	per_call("  floor: the same, per-CPU LRU lists", floor_insert_pcpu, floor_flows_pcpu, true,
+		 TH_ACK, true);
 	per_call("tc:  TCP SYN, new flow, per call", pt, flows_fd, false, TH_SYN, true);
 	clear_flows(flows_fd);
 	ts_out("tc:  TS out, new TSval each, per call");
