@@ -48,9 +48,10 @@ static int ncpu;
 /*
  * Sleep between two TSvals out that must both be timed: the sampling limit
  * (10 ms) is measured on the coarse clock, which moves one tick (up to 10 ms
- * at HZ=100) at a time, so the gap is the limit plus a tick plus a margin.
+ * at HZ=100) at a time and may be read a tick late, so the gap is the limit
+ * plus two ticks plus a margin.
  */
-#define TS_GAP_MS 25
+#define TS_GAP_MS 35
 
 /* Shorthands for the flow of most steps. */
 #define TCP_OUT(fl, sq, ak) .s = { .out = 1, .lport = L, .rport = R, .flags = fl, .seq = sq, .ack = ak

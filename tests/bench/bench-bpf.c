@@ -365,7 +365,7 @@ int main(int argc, char **argv)
 		 TH_ACK, true);
 	per_call("tc:  TCP SYN, new flow, per call", pt, flows_fd, false, TH_SYN, true);
 	clear_flows(flows_fd);
-	ts_out("tc:  TS out, new TSval each, per call");
+	ts_out("tc:  TS out, new TSval, per call");
 	ts_echo("xdp: TS echo -> RTT sample, per call");
 	if (!json)
 		printf("floor rows: the kernel's flow-table operation alone on a map like `flows`;\n"
