@@ -257,8 +257,9 @@ _Static_assert(sizeof(struct flow_state) == 72, "struct flow_state is part of th
  * Knobs fixed at load time (const volatile in the programs, so the verifier
  * prunes what they switch off). Documented here because the agent sets them.
  *   ts_min_interval_ns: per-flow sampling limit, at most one TSval recorded per
- *   flow per interval (default 10 ms), measured on the kernel's coarse clock,
- *   so the gap between two timed TSvals may exceed it by up to one tick.
+ *   flow per interval (default 10 ms), measured on the kernel's coarse clock
+ *   (read once per jiffy and CPU), so the gap between two timed TSvals may
+ *   exceed it by up to two ticks.
  */
 #define PRESAGE_TS_MIN_INTERVAL_NS 10000000ULL
 
