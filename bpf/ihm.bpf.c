@@ -117,6 +117,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } presage_cfg SEC(".maps");
 
+/*
+ * Per CPU: the coarse clock as last read and the jiffy it was read in. The
+ * coarse clock moves only at a tick, so within one jiffy a read is a copy of
+ * the last (bpf_jiffies64() and this look-up are inlined; the helper call is
+ * not). Private to the programs: nothing to pin.
+ */
+struct tick_cache {
+	__u64 jiffies;
+	__u64 coarse_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tick_cache);
+} tick_cache SEC(".maps");
+
 /* What an entry point knows about the packet before parsing. */
 struct pkt_ctx {
 	void *ctx;		/* struct xdp_md or struct __sk_buff */
@@ -217,6 +235,28 @@ static __always_inline __u8 make_key(struct flow_key *key, struct l3_info *l3, _
 	key->port[0] = dport;
 	key->port[1] = sport;
 	return 1;
+}
+
+/*
+ * bpf_ktime_get_coarse_ns(), read at most once per jiffy and CPU. A reader
+ * that sees a new jiffy a few microseconds before the timekeeping CPU has
+ * moved the coarse clock keeps the old value for that jiffy: the clock then
+ * lags by up to two ticks instead of one.
+ */
+static __always_inline __u64 coarse_now(void)
+{
+	struct tick_cache *c;
+	__u32 zero = 0;
+	__u64 j = bpf_jiffies64();
+
+	c = bpf_map_lookup_elem(&tick_cache, &zero);
+	if (!c)
+		return bpf_ktime_get_coarse_ns();
+	if (c->jiffies != j) {
+		c->coarse_ns = bpf_ktime_get_coarse_ns();
+		c->jiffies = j;
+	}
+	return c->coarse_ns;
 }
 
 /* The clock is read only by the packets that need a time (about 20 ns a read). */
@@ -411,12 +451,26 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, voi
 		} else if (ts == TCPOPT_TS) {
 			/* SYNs are timed by the handshake; timing their TSval too would count twice. */
 			if (!fs->ts_pending || fs->ts_val != tsval) {
-				if (clock_now(&now) - fs->ts_last_ns >= ts_min_interval_ns &&
+				/*
+				 * Nearly every segment a busy flow sends carries a
+				 * new TSval and is turned away here by the sampling
+				 * limit, so the gate reads the coarse clock (the
+				 * last tick) once per jiffy and CPU, not
+				 * bpf_ktime_get_ns (34 ns a call on the development
+				 * machine); only a TSval that is timed reads the
+				 * precise clock. Both limits are thus measured in
+				 * ticks: a TSval is timed at most once per
+				 * ts_min_interval_ns, up to two ticks (2-20 ms)
+				 * later than the interval.
+				 */
+				__u64 tick = coarse_now();
+
+				if (tick - fs->ts_last_ns >= ts_min_interval_ns &&
 				    (!fs->ts_pending ||
-				     now - fs->ts_time_ns >= PRESAGE_TS_PENDING_MAX_NS)) {
+				     tick - fs->ts_last_ns >= PRESAGE_TS_PENDING_MAX_NS)) {
 					fs->ts_val = tsval;
-					fs->ts_time_ns = now;
-					fs->ts_last_ns = now;
+					fs->ts_time_ns = clock_now(&now);
+					fs->ts_last_ns = tick;
 					fs->ts_link = link_id;
 					fs->ts_side = side;
 					fs->ts_pending = 1;

@@ -27,8 +27,10 @@
 /*
  * Flow table size (TCP flows tracked at once, shared by every interconnect).
  * An LRU: when full, the least recently used flow is evicted (that is also
- * how idle flows go: nothing stores a last-seen time). 128 Ki flows of 56
- * bytes take about 18 MiB with the keys, hash and LRU overhead.
+ * how idle flows go: nothing stores a last-seen time). An entry takes 160
+ * bytes in the kernel (48 of hash and LRU links, the 40-byte key, the
+ * 72-byte struct flow_state), so 128 Ki flows take about 22 MiB with the
+ * bucket array.
  */
 #ifndef PRESAGE_MAX_FLOWS
 #define PRESAGE_MAX_FLOWS 131072
@@ -236,8 +238,9 @@ struct flow_state {
 	__u8 hs_state;		/* HS_* */
 	__u8 pad0[2];
 	__u32 ts_val;		/* pending TSval sent out */
+	__u32 pad1;		/* was padding the compiler left unnamed */
 	__u64 ts_time_ns;	/* when it left */
-	__u64 ts_last_ns;	/* when the last TSval was recorded (sampling limit) */
+	__u64 ts_last_ns;	/* coarse clock (ticks) when ts_val was timed: sampling limit */
 	__u32 ts_link;		/* link it left by */
 	__u32 hs_link;		/* link the SYN or SYN-ACK left by */
 	__u64 hs_time_ns;	/* when it left */
@@ -247,11 +250,16 @@ struct flow_state {
 	__u8 pad[2];
 };
 
+_Static_assert(sizeof(struct flow_key) == 40, "struct flow_key is part of the pinned map's layout");
+_Static_assert(sizeof(struct flow_state) == 72, "struct flow_state is part of the pinned map's layout");
+
 /*
  * Knobs fixed at load time (const volatile in the programs, so the verifier
  * prunes what they switch off). Documented here because the agent sets them.
  *   ts_min_interval_ns: per-flow sampling limit, at most one TSval recorded per
- *   flow per interval (default 10 ms).
+ *   flow per interval (default 10 ms), measured on the kernel's coarse clock
+ *   (read once per jiffy and CPU), so the gap between two timed TSvals may
+ *   exceed it by up to two ticks.
  */
 #define PRESAGE_TS_MIN_INTERVAL_NS 10000000ULL
 

@@ -45,6 +45,14 @@ static int ncpu;
 #define L 40000
 #define R 80
 
+/*
+ * Sleep between two TSvals out that must both be timed: the sampling limit
+ * (10 ms) is measured on the coarse clock, which moves one tick (up to 10 ms
+ * at HZ=100) at a time and may be read a tick late, so the gap is the limit
+ * plus two ticks plus a margin.
+ */
+#define TS_GAP_MS 35
+
 /* Shorthands for the flow of most steps. */
 #define TCP_OUT(fl, sq, ak) .s = { .out = 1, .lport = L, .rport = R, .flags = fl, .seq = sq, .ack = ak
 #define TCP_IN(fl, sq, ak) .s = { .out = 0, .lport = L, .rport = R, .flags = fl, .seq = sq, .ack = ak
@@ -201,7 +209,7 @@ static struct step steps[] = {
 	{ "ts_out_new_val", TC, 0,
 	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1101, .ack = 5001,
 	    .payload = 100, .opts = { 1, 1, 8, 10, 0, 0, 0, 200, 0, 0, 0, 8 }, .optlen = 12 },
-	  .sleep_ms = 12, .exp = { .tx_packets = 1, .tx_tcp_data = 1 } },
+	  .sleep_ms = TS_GAP_MS, .exp = { .tx_packets = 1, .tx_tcp_data = 1 } },
 	{ "ts_out_within_interval_skipped", TC, 0,
 	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1201, .ack = 5001,
 	    .payload = 100, .opts = { 1, 1, 8, 10, 0, 0, 0, 201, 0, 0, 0, 8 }, .optlen = 12 },
@@ -224,19 +232,19 @@ static struct step steps[] = {
 	{ "ts_out_timed", TC, 0,
 	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1301, .ack = 5001,
 	    .opts = { 1, 1, 8, 10, 0, 0, 1, 0x2c, 0, 0, 0, 9 }, .optlen = 12 }, /* TSval 300 */
-	  .sleep_ms = 12, .exp = { .tx_packets = 1 } },
+	  .sleep_ms = TS_GAP_MS, .exp = { .tx_packets = 1 } },
 	{ "ts_out_newer_waits_for_pending_echo", TC, 0,
 	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1301, .ack = 5001,
 	    .opts = { 1, 1, 8, 10, 0, 0, 1, 0x2d, 0, 0, 0, 9 }, .optlen = 12 }, /* TSval 301 */
-	  .sleep_ms = 12, .exp = { .tx_packets = 1, .ts_sampled_skip = 1 } },
+	  .sleep_ms = TS_GAP_MS, .exp = { .tx_packets = 1, .ts_sampled_skip = 1 } },
 	{ "ts_in_echo_longer_than_interval_sample", XDP, 0,
 	  { .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 5001, .ack = 1301,
 	    .opts = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 1, 0x2c }, .optlen = 12 }, /* TSecr 300 */
-	  .exp = { .rx_packets = 1, .rtt_ts_samples = 1 }, .rtt0 = 1, .rtt_min_ms = 12 },
+	  .exp = { .rx_packets = 1, .rtt_ts_samples = 1 }, .rtt0 = 1, .rtt_min_ms = TS_GAP_MS },
 	{ "ts_out_timed_again", TC, 0,
 	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1301, .ack = 5001,
 	    .opts = { 1, 1, 8, 10, 0, 0, 1, 0x90, 0, 0, 0, 9 }, .optlen = 12 }, /* TSval 400 */
-	  .sleep_ms = 12, .exp = { .tx_packets = 1 } },
+	  .sleep_ms = TS_GAP_MS, .exp = { .tx_packets = 1 } },
 	{ "ts_in_later_echo_ends_wait_no_sample", XDP, 0,
 	  { .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 5001, .ack = 1301,
 	    .opts = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 1, 0x91 }, .optlen = 12 }, /* TSecr 401 */
@@ -244,7 +252,7 @@ static struct step steps[] = {
 	{ "ts_out_timed_after_wait_ended", TC, 0,
 	  { .out = 1, .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 1301, .ack = 5001,
 	    .opts = { 1, 1, 8, 10, 0, 0, 1, 0x92, 0, 0, 0, 9 }, .optlen = 12 }, /* TSval 402 */
-	  .sleep_ms = 12, .exp = { .tx_packets = 1 } },
+	  .sleep_ms = TS_GAP_MS, .exp = { .tx_packets = 1 } },
 	{ "ts_in_echo_after_wait_ended_sample", XDP, 0,
 	  { .lport = 2000, .rport = R, .flags = TH_ACK, .seq = 5001, .ack = 1301,
 	    .opts = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 1, 0x92 }, .optlen = 12 }, /* TSecr 402 */

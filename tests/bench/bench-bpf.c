@@ -36,6 +36,7 @@
 
 static int runs = 7, repeat = 1000000, calls = 20000;
 static int px, pt, ex, et, flows_fd, floor_lookup, floor_insert, floor_flows;
+static int floor_lookup_k4, floor_insert_pcpu, floor_flows_pcpu;
 static bool json;
 
 /* Kernel repeat loop: ns per run as the kernel reports it. */
@@ -172,6 +173,34 @@ static void ts_echo(const char *name)
 	row(name, o, e, runs);
 }
 
+/*
+ * TSvals out by tc on a known flow whose timed TSval waits for its echo: what
+ * nearly every segment of a busy flow costs (a new TSval each time, turned
+ * away by the sampling limit).
+ */
+static void ts_out(const char *name)
+{
+	uint8_t po[PB_MAX];
+	double o[MAX_RUNS], e[MAX_RUNS];
+
+	for (int r = 0; r < runs; r++) {
+		o[r] = e[r] = 0;
+		for (int i = 0; i < calls; i++) {
+			struct pkt_spec so = { .out = 1, .lport = 998, .rport = 80, .flags = TH_ACK,
+					       .seq = 1 + 100 * (uint32_t)(r * calls + i), .payload = 100 };
+			int lo;
+
+			pb_ts_opt(&so, 1000 + (uint32_t)(r * calls + i), 5);
+			lo = pb_build(&so, po);
+			o[r] += run_repeat(pt, false, po, lo, 1);
+			e[r] += run_repeat(et, false, po, lo, 1);
+		}
+		o[r] /= calls;
+		e[r] /= calls;
+	}
+	row(name, o, e, runs);
+}
+
 /* Set a .rodata variable of an object not opened through its skeleton. */
 static int set_rodata_u64(struct bpf_object *obj, const char *var, __u64 v)
 {
@@ -285,6 +314,9 @@ int main(int argc, char **argv)
 	floor_lookup = bpf_program__fd(fl->progs.floor_lookup);
 	floor_insert = bpf_program__fd(fl->progs.floor_insert);
 	floor_flows = bpf_map__fd(fl->maps.floor_flows);
+	floor_lookup_k4 = bpf_program__fd(fl->progs.floor_lookup_k4);
+	floor_insert_pcpu = bpf_program__fd(fl->progs.floor_insert_pcpu);
+	floor_flows_pcpu = bpf_map__fd(fl->maps.floor_flows_pcpu);
 	err = bpf_map_update_elem(bpf_map__fd(bpf_object__find_map_by_name(obj, "links_cfg")), &k,
 				  &lc, BPF_ANY);
 	/* The slot too, as the agent writes it (an older object has no link_slots). */
@@ -320,6 +352,7 @@ int main(int argc, char **argv)
 				  .payload = 100 };
 	steady("xdp: TCP, known flow", px, px, true, &known);
 	steady("  floor: flow look-up alone", floor_lookup, floor_insert, true, &known);
+	steady("  floor: look-up, 4-byte key", floor_lookup_k4, floor_lookup_k4, true, &known);
 	known.out = 1;
 	steady("tc:  TCP, known flow", pt, pt, false, &known);
 	pb_ts_opt(&known, 1, 2);
@@ -328,8 +361,11 @@ int main(int argc, char **argv)
 	per_call("xdp: TCP data, new flow, per call", px, flows_fd, true, TH_ACK, true);
 	per_call("  floor: look-up + LRU insert alone", floor_insert, floor_flows, true, TH_ACK,
 		 true);
+	per_call("  floor: the same, per-CPU LRU lists", floor_insert_pcpu, floor_flows_pcpu, true,
+		 TH_ACK, true);
 	per_call("tc:  TCP SYN, new flow, per call", pt, flows_fd, false, TH_SYN, true);
 	clear_flows(flows_fd);
+	ts_out("tc:  TS out, new TSval, per call");
 	ts_echo("xdp: TS echo -> RTT sample, per call");
 	if (!json)
 		printf("floor rows: the kernel's flow-table operation alone on a map like `flows`;\n"

@@ -53,6 +53,7 @@ static unsigned char dst_mac[6], src_mac[6];
 static int flows = 1000, trials = 5;
 static double seconds = 2.0;
 static bool json;
+static uint32_t round0;		/* first round of the next generator (see trial()) */
 
 static double now_s(void)
 {
@@ -87,7 +88,7 @@ static void generate(void)
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
-	uint32_t round = 0;
+	uint32_t round = round0;
 
 	if (!frames || netns_enter(ns_gen))
 		exit(1);
@@ -204,7 +205,15 @@ static double trial(int xdp_fd, int tc_fd, double *cpu_pps)
 	if (attach(xdp_fd, tc_fd))
 		exit(1);
 	a0 = tx_packets(if_out);
+	/*
+	 * Each generator takes the flows' sequence on from where the last one
+	 * could have reached (2^20 rounds, far above what a trial sends), or
+	 * every trial after the first would replay sequence numbers already
+	 * seen and be counted as retransmissions.
+	 */
 	pid = fork();
+	if (pid > 0)
+		round0 += 1u << 20;
 	if (pid == 0)
 		generate();
 	usleep(300000); /* warm-up: flows created, caches filled */
