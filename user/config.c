@@ -136,20 +136,15 @@ int parse_duration(const char *s, uint64_t *ns)
 	return 0;
 }
 
-struct parser {
-	const char *path;
-	int line;
-	char *err;
-	size_t errlen;
-};
-
-static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int perr(struct parser *p, const char *fmt, ...)
+int config_perr(struct config_parser *p, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
-	n = snprintf(p->err, p->errlen, "%s:%d: ", p->path, p->line);
+	if (p->line)
+		n = snprintf(p->err, p->errlen, "%s:%d: ", p->path, p->line);
+	else
+		n = snprintf(p->err, p->errlen, "%s: ", p->path);
 	va_start(ap, fmt);
 	if (n >= 0 && (size_t)n < p->errlen)
 		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
@@ -200,20 +195,19 @@ int config_split_words(char *line, char **w, int max, const char **why)
 	}
 }
 
-/* config_split_words with the file and line in front of its reason. */
-static int split_words(struct parser *p, char *line, char **w)
+int config_split_line(struct config_parser *p, char *line, char **w, int max)
 {
 	const char *why;
-	int n = config_split_words(line, w, MAX_WORDS, &why);
+	int n = config_split_words(line, w, max, &why);
 
 	if (n == -E2BIG)
-		return perr(p, "%s (at most %d)", why, MAX_WORDS);
-	return n < 0 ? perr(p, "%s", why) : n;
+		return config_perr(p, "%s (at most %d)", why, max);
+	return n < 0 ? config_perr(p, "%s", why) : n;
 }
 
-static bool valid_name(const char *s)
+bool config_valid_name(const char *s, size_t max)
 {
-	if (!*s || strlen(s) >= CFG_NAME_MAX)
+	if (!*s || strlen(s) >= max)
 		return false;
 	for (; *s; s++)
 		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
@@ -221,14 +215,14 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-static int need_args(struct parser *p, int n, int want, const char *key, const char *what)
+static int need_args(struct config_parser *p, int n, int want, const char *key, const char *what)
 {
 	if (n - 1 != want)
-		return perr(p, "'%s' takes %s", key, what);
+		return config_perr(p, "'%s' takes %s", key, what);
 	return 0;
 }
 
-static int link_key(struct parser *p, struct link_conf *l, char **w, int n)
+static int link_key(struct config_parser *p, struct link_conf *l, char **w, int n)
 {
 	int err;
 
@@ -236,15 +230,15 @@ static int link_key(struct parser *p, struct link_conf *l, char **w, int n)
 		if ((err = need_args(p, n, 1, w[0], "one interface name")))
 			return err;
 		if (strlen(w[1]) >= IF_NAMESIZE)
-			return perr(p, "interface name '%s' is longer than %d characters", w[1],
-				    IF_NAMESIZE - 1);
+			return config_perr(p, "interface name '%s' is longer than %d characters", w[1],
+					   IF_NAMESIZE - 1);
 		snprintf(l->ifname, sizeof(l->ifname), "%s", w[1]);
 	} else if (!strcmp(w[0], "capacity")) {
 		if ((err = need_args(p, n, 1, w[0], "one rate, e.g. 10G")))
 			return err;
 		if (parse_rate(w[1], &l->capacity_bps) || !l->capacity_bps)
-			return perr(p, "capacity '%s' is not a rate in bit/s (e.g. 10G, 400M)",
-				    w[1]);
+			return config_perr(p, "capacity '%s' is not a rate in bit/s (e.g. 10G, 400M)",
+					   w[1]);
 	} else if (!strcmp(w[0], "peer")) {
 		if ((err = need_args(p, n, 1, w[0], "one (quoted) description")))
 			return err;
@@ -255,8 +249,8 @@ static int link_key(struct parser *p, struct link_conf *l, char **w, int n)
 		if ((err = need_args(p, n, 1, w[0], "one IPv4 or IPv6 address")))
 			return err;
 		if (l->nprobes == CFG_MAX_PROBES)
-			return perr(p, "interconnect '%s' has more than %d probe targets", l->name,
-				    CFG_MAX_PROBES);
+			return config_perr(p, "interconnect '%s' has more than %d probe targets", l->name,
+					   CFG_MAX_PROBES);
 		t = &l->probes[l->nprobes];
 		memset(t, 0, sizeof(*t));
 		if (inet_pton(AF_INET, w[1], t->addr) == 1)
@@ -264,21 +258,21 @@ static int link_key(struct parser *p, struct link_conf *l, char **w, int n)
 		else if (inet_pton(AF_INET6, w[1], t->addr) == 1)
 			t->family = AF_INET6;
 		else
-			return perr(p, "probe target '%s' is not an IPv4 or IPv6 address", w[1]);
+			return config_perr(p, "probe target '%s' is not an IPv4 or IPv6 address", w[1]);
 		snprintf(t->text, sizeof(t->text), "%s", w[1]);
 		for (int i = 0; i < l->nprobes; i++)
 			if (l->probes[i].family == t->family &&
 			    !memcmp(l->probes[i].addr, t->addr, 16))
-				return perr(p, "probe target %s is listed twice", w[1]);
+				return config_perr(p, "probe target %s is listed twice", w[1]);
 		l->nprobes++;
 	} else {
-		return perr(p, "unknown key '%s' in interconnect '%s' (expected interface, capacity, peer or probe)",
-			    w[0], l->name);
+		return config_perr(p, "unknown key '%s' in interconnect '%s' (expected interface, capacity, peer or probe)",
+				   w[0], l->name);
 	}
 	return 0;
 }
 
-static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
+static int global_key(struct config_parser *p, struct ihm_config *cfg, char **w, int n)
 {
 	int err;
 
@@ -287,19 +281,19 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 			return err;
 		if (parse_duration(w[1], &cfg->tick_ns) || cfg->tick_ns < 10000000ULL ||
 		    cfg->tick_ns > 3600000000000ULL)
-			return perr(p, "tick '%s' must be a duration from 10ms to 1h", w[1]);
+			return config_perr(p, "tick '%s' must be a duration from 10ms to 1h", w[1]);
 	} else if (!strcmp(w[0], "ts-sample-interval")) {
 		if ((err = need_args(p, n, 1, w[0], "one duration, e.g. 10ms")))
 			return err;
 		if (parse_duration(w[1], &cfg->ts_interval_ns) ||
 		    cfg->ts_interval_ns > 10000000000ULL)
-			return perr(p, "ts-sample-interval '%s' must be a duration up to 10s", w[1]);
+			return config_perr(p, "ts-sample-interval '%s' must be a duration up to 10s", w[1]);
 	} else if (!strcmp(w[0], "pin-dir")) {
 		if ((err = need_args(p, n, 1, w[0], "one path under bpffs")))
 			return err;
 		if (w[1][0] != '/' || strlen(w[1]) >= sizeof(cfg->pin_dir) - 20)
-			return perr(p, "pin-dir '%s' must be an absolute path (under /sys/fs/bpf)",
-				    w[1]);
+			return config_perr(p, "pin-dir '%s' must be an absolute path (under /sys/fs/bpf)",
+					   w[1]);
 		snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", w[1]);
 	} else if (!strcmp(w[0], "xdp-mode")) {
 		if ((err = need_args(p, n, 1, w[0], "native, skb or auto")))
@@ -311,22 +305,22 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 		else if (!strcmp(w[1], "auto"))
 			cfg->xdp_mode = XDP_MODE_CFG_AUTO;
 		else
-			return perr(p, "xdp-mode '%s' is not one of native, skb, auto", w[1]);
+			return config_perr(p, "xdp-mode '%s' is not one of native, skb, auto", w[1]);
 	} else if (!strcmp(w[0], "probe-interval") || !strcmp(w[0], "probe-timeout")) {
 		uint64_t *v = w[0][6] == 'i' ? &cfg->probe_interval_ns : &cfg->probe_timeout_ns;
 
 		if ((err = need_args(p, n, 1, w[0], "one duration, e.g. 1s")))
 			return err;
 		if (parse_duration(w[1], v) || *v < 10000000ULL || *v > 60000000000ULL)
-			return perr(p, "%s '%s' must be a duration from 10ms to 60s", w[0], w[1]);
+			return config_perr(p, "%s '%s' must be a duration from 10ms to 60s", w[0], w[1]);
 	} else if (!strcmp(w[0], "route-protocols")) {
 		if (n < 2)
-			return perr(p, "'route-protocols' takes one or more protocol names or numbers (e.g. bird zebra bgp)");
+			return config_perr(p, "'route-protocols' takes one or more protocol names or numbers (e.g. bird zebra bgp)");
 		cfg->nprotos = 0;
 		for (int i = 1; i < n; i++) {
 			if (parse_route_proto(w[i], &cfg->protos[cfg->nprotos]))
-				return perr(p, "route protocol '%s' is not a name (bird, zebra, bgp, static, kernel, ...) or a number 0-255",
-					    w[i]);
+				return config_perr(p, "route protocol '%s' is not a name (bird, zebra, bgp, static, kernel, ...) or a number 0-255",
+						   w[i]);
 			cfg->nprotos++;
 		}
 	} else if (!strcmp(w[0], "route-table")) {
@@ -344,8 +338,8 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 			cfg->route_table = CFG_ROUTE_TABLE_ALL;
 		else {
 			if (parse_ulong(w[1], 1, CFG_ROUTE_TABLE_ALL - 1, &v))
-				return perr(p, "route-table '%s' is not main, local, default, all or a table number",
-					    w[1]);
+				return config_perr(p, "route-table '%s' is not main, local, default, all or a table number",
+						   w[1]);
 			cfg->route_table = (uint32_t)v;
 		}
 	} else if (!strcmp(w[0], "burst-window")) {
@@ -353,14 +347,14 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 			return err;
 		if (parse_duration(w[1], &cfg->burst_window_ns) || cfg->burst_window_ns < 1000000ULL ||
 		    cfg->burst_window_ns > 60000000000ULL)
-			return perr(p, "burst-window '%s' must be a duration from 1ms to 60s", w[1]);
+			return config_perr(p, "burst-window '%s' must be a duration from 1ms to 60s", w[1]);
 	} else if (!strcmp(w[0], "burst-event") || !strcmp(w[0], "history")) {
 		unsigned long v;
 
 		if ((err = need_args(p, n, 1, w[0], "one number")))
 			return err;
 		if (parse_ulong(w[1], 1, 1000000, &v))
-			return perr(p, "%s '%s' must be a number from 1 to 1000000", w[0], w[1]);
+			return config_perr(p, "%s '%s' must be a number from 1 to 1000000", w[0], w[1]);
 		if (w[0][0] == 'b')
 			cfg->burst_event = (uint32_t)v;
 		else
@@ -372,8 +366,8 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 			cfg->listen[0] = '\0';
 		} else {
 			if (parse_listen(w[1], NULL, 0, NULL))
-				return perr(p, "listen '%s' is not ADDRESS:PORT, [IPv6]:PORT or off",
-					    w[1]);
+				return config_perr(p, "listen '%s' is not ADDRESS:PORT, [IPv6]:PORT or off",
+						   w[1]);
 			snprintf(cfg->listen, sizeof(cfg->listen), "%s", w[1]);
 		}
 	} else if (!strcmp(w[0], "tls-cert") || !strcmp(w[0], "tls-key") ||
@@ -384,11 +378,11 @@ static int global_key(struct parser *p, struct ihm_config *cfg, char **w, int n)
 		if ((err = need_args(p, n, 1, w[0], "one file path")))
 			return err;
 		if (strlen(w[1]) >= sizeof(cfg->tls_cert))
-			return perr(p, "%s path is too long", w[0]);
+			return config_perr(p, "%s path is too long", w[0]);
 		snprintf(dst, sizeof(cfg->tls_cert), "%s", w[1]);
 	} else {
-		return perr(p, "unknown key '%s' (expected tick, ts-sample-interval, pin-dir, xdp-mode, probe-interval, probe-timeout, route-protocols, route-table, burst-window, burst-event, listen, tls-cert, tls-key, tls-client-ca, history or interconnect)",
-			    w[0]);
+		return config_perr(p, "unknown key '%s' (expected tick, ts-sample-interval, pin-dir, xdp-mode, probe-interval, probe-timeout, route-protocols, route-table, burst-window, burst-event, listen, tls-cert, tls-key, tls-client-ca, history or interconnect)",
+				   w[0]);
 	}
 	return 0;
 }
@@ -461,7 +455,7 @@ int listen_sockaddr(const char *s, char *host, size_t hostlen, uint16_t *port,
 
 int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errlen)
 {
-	struct parser p = { .path = path, .err = err, .errlen = errlen };
+	struct config_parser p = { .path = path, .err = err, .errlen = errlen };
 	struct link_conf *cur = NULL;
 	char *buf, *line, *next, *w[MAX_WORDS];
 	size_t len;
@@ -483,7 +477,7 @@ int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errl
 		if (next)
 			*next++ = '\0';
 		p.line++;
-		n = split_words(&p, line, w);
+		n = config_split_line(&p, line, w, MAX_WORDS);
 		if (n < 0) {
 			ret = n;
 			break;
@@ -492,16 +486,16 @@ int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errl
 			continue;
 		if (!strcmp(w[0], "}")) {
 			if (n != 1) {
-				ret = perr(&p, "text after '}'");
+				ret = config_perr(&p, "text after '}'");
 				break;
 			}
 			if (!cur) {
-				ret = perr(&p, "'}' without an open block");
+				ret = config_perr(&p, "'}' without an open block");
 				break;
 			}
 			if (!cur->ifname[0]) {
-				ret = perr(&p, "interconnect '%s' (line %d) has no interface", cur->name,
-					   cur->line);
+				ret = config_perr(&p, "interconnect '%s' (line %d) has no interface", cur->name,
+						  cur->line);
 				break;
 			}
 			cur = NULL;
@@ -515,23 +509,23 @@ int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errl
 		}
 		if (!strcmp(w[0], "interconnect")) {
 			if (n != 3 || strcmp(w[2], "{")) {
-				ret = perr(&p, "expected 'interconnect NAME {'");
+				ret = config_perr(&p, "expected 'interconnect NAME {'");
 				break;
 			}
-			if (!valid_name(w[1])) {
-				ret = perr(&p, "interconnect name '%s' must be 1-%d characters of letters, digits, '-', '_', '.'",
-					   w[1], CFG_NAME_MAX - 1);
+			if (!config_valid_name(w[1], CFG_NAME_MAX)) {
+				ret = config_perr(&p, "interconnect name '%s' must be 1-%d characters of letters, digits, '-', '_', '.'",
+						  w[1], CFG_NAME_MAX - 1);
 				break;
 			}
 			for (int i = 0; i < cfg->nlinks; i++) {
 				if (!strcmp(cfg->links[i].name, w[1])) {
-					ret = perr(&p, "interconnect '%s' is already defined on line %d",
-						   w[1], cfg->links[i].line);
+					ret = config_perr(&p, "interconnect '%s' is already defined on line %d",
+							  w[1], cfg->links[i].line);
 					goto out;
 				}
 			}
 			if (cfg->nlinks == CFG_MAX_LINKS) {
-				ret = perr(&p, "more than %d interconnects", CFG_MAX_LINKS);
+				ret = config_perr(&p, "more than %d interconnects", CFG_MAX_LINKS);
 				break;
 			}
 			cur = &cfg->links[cfg->nlinks++];
@@ -546,15 +540,15 @@ int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errl
 	}
 	if (!ret && cur) {
 		p.line = cur->line;
-		ret = perr(&p, "interconnect '%s' is not closed with '}'", cur->name);
+		ret = config_perr(&p, "interconnect '%s' is not closed with '}'", cur->name);
 	}
 	if (!ret) {
 		for (int i = 0; i < cfg->nlinks && !ret; i++)
 			for (int j = 0; j < i; j++)
 				if (!strcmp(cfg->links[i].ifname, cfg->links[j].ifname)) {
 					p.line = cfg->links[i].line;
-					ret = perr(&p, "interface %s is already used by interconnect '%s'",
-						   cfg->links[i].ifname, cfg->links[j].name);
+					ret = config_perr(&p, "interface %s is already used by interconnect '%s'",
+							  cfg->links[i].ifname, cfg->links[j].name);
 					break;
 				}
 	}

@@ -105,6 +105,21 @@ int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errl
  * -EINVAL with the reason in *@why.
  */
 int config_split_words(char *line, char **w, int max, const char **why);
+
+/* A config file being parsed (ihmd.conf, cmmd.conf): where its errors point. */
+struct config_parser {
+	const char *path;
+	int line;		/* 0: the error is about the file, not a line */
+	char *err;		/* the message: "path:line: ..." or "path: ..." */
+	size_t errlen;
+};
+
+/* Write the message for @p's current line into p->err; returns -EINVAL. */
+int config_perr(struct config_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* config_split_words() with the file and line in front of its reason (config_perr). */
+int config_split_line(struct config_parser *p, char *line, char **w, int max);
+/* 1 to @max - 1 characters of letters, digits, '-', '_', '.'. */
+bool config_valid_name(const char *s, size_t max);
 /* Parse "10G", "100M", "1.5G", "1000000" (bit/s). 0 or -EINVAL. */
 int parse_rate(const char *s, uint64_t *out);
 /* Parse "1s", "500ms", "250us", "2m". 0 or -EINVAL. */
