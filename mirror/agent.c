@@ -608,18 +608,17 @@ out:
 	return NULL;
 }
 
-static int parse_addr(const char *s, struct addrinfo **res, bool passive)
+int mirror_split_addr(const char *s, char *host, size_t cap, const char **port)
 {
-	char host[128], *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = passive ? AI_PASSIVE : 0 };
-	int r;
+	char *colon;
 
-	if (snprintf(host, sizeof(host), "%s", s) >= (int)sizeof(host))
+	if (!s || snprintf(host, cap, "%s", s) >= (int)cap)
 		return -EINVAL;
-	port = strrchr(host, ':');
-	if (!port)
+	colon = strrchr(host, ':');
+	if (!colon)
 		return -EINVAL;
-	*port++ = '\0';
+	*colon = '\0';
+	*port = colon + 1;
 	if (host[0] == '[') {
 		size_t l = strlen(host);
 
@@ -628,6 +627,18 @@ static int parse_addr(const char *s, struct addrinfo **res, bool passive)
 		host[l - 1] = '\0';
 		memmove(host, host + 1, l - 1);
 	}
+	return 0;
+}
+
+static int parse_addr(const char *s, struct addrinfo **res, bool passive)
+{
+	char host[128];
+	const char *port;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = passive ? AI_PASSIVE : 0 };
+	int r;
+
+	if (mirror_split_addr(s, host, sizeof(host), &port))
+		return -EINVAL;
 	r = getaddrinfo(host[0] ? host : NULL, port, &hints, res);
 	return r ? -EHOSTUNREACH : 0;
 }

@@ -70,6 +70,11 @@ int mirror_serve_cmd(const struct mirror_agent_cfg *cfg, volatile sig_atomic_t *
 		     const struct mirror_cmd_hook *hook);
 
 SSL_CTX *mirror_tls_ctx(const struct mirror_agent_cfg *cfg, bool server);
+/*
+ * "host:port" or "[v6]:port" into @host (brackets taken off) and @port (a
+ * pointer into @host's buffer, maybe empty). 0 or -EINVAL.
+ */
+int mirror_split_addr(const char *s, char *host, size_t cap, const char **port);
 int mirror_tls_peer_name(SSL *ssl, char *name, size_t cap);
 void mirror_tls_log_errors(const char *what);
 

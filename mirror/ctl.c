@@ -89,28 +89,6 @@ static void ctl_close(struct ctl_conn *cc)
 	cc->fd = -1;
 }
 
-static int split_addr(const char *s, char *host, size_t cap, const char **port)
-{
-	char *p;
-
-	if (!s || snprintf(host, cap, "%s", s) >= (int)cap)
-		return -EINVAL;
-	p = strrchr(host, ':');
-	if (!p || !p[1])
-		return -EINVAL;
-	*p = '\0';
-	*port = s + (p - host) + 1;
-	if (host[0] == '[') {
-		size_t l = strlen(host);
-
-		if (l < 2 || host[l - 1] != ']')
-			return -EINVAL;
-		host[l - 1] = '\0';
-		memmove(host, host + 1, l - 1);
-	}
-	return 0;
-}
-
 /* Non-blocking connect bounded by @ms, then blocking I/O bounded by @ms. */
 static int connect_timeout(const char *addr, int ms, int *fdp)
 {
@@ -119,9 +97,9 @@ static int connect_timeout(const char *addr, int ms, int *fdp)
 	const char *port;
 	int err, one = 1;
 
-	err = split_addr(addr, host, sizeof(host), &port);
-	if (err)
-		return err;
+	err = mirror_split_addr(addr, host, sizeof(host), &port);
+	if (err || !*port)
+		return -EINVAL;
 	if (getaddrinfo(host, port, &hints, &ai))
 		return -EHOSTUNREACH;
 	err = -ECONNREFUSED;
