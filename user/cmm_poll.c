@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "capbuf.h"
 #include "cmm_poll.h"
 #include "log.h"
 
@@ -149,9 +150,7 @@ int cmm_health_parse(const char *json, size_t len, struct cmm_agent_poll *out)
 
 struct xfer {
 	CURL *h;
-	char *buf;
-	size_t len;
-	bool overflow;
+	struct capbuf body;	/* the answer */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -160,26 +159,6 @@ struct cmm_poller {
 	CURLM *multi;
 	struct xfer x[CMM_MAX_POPS];
 };
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct xfer *x = arg;
-	size_t n = size * nmemb;
-	char *nb;
-
-	if (x->len + n > BODY_MAX) {
-		x->overflow = true;
-		return 0;
-	}
-	nb = realloc(x->buf, x->len + n + 1);
-	if (!nb)
-		return 0;
-	x->buf = nb;
-	memcpy(x->buf + x->len, ptr, n);
-	x->len += n;
-	x->buf[x->len] = '\0';
-	return n;
-}
 
 struct cmm_poller *cmm_poller__new(const struct cmm_config *c)
 {
@@ -204,7 +183,7 @@ void cmm_poller__free(struct cmm_poller *p)
 	for (int i = 0; i < CMM_MAX_POPS; i++) {
 		if (p->x[i].h)
 			curl_easy_cleanup(p->x[i].h);
-		free(p->x[i].buf);
+		free(p->x[i].body.p);
 	}
 	curl_multi_cleanup(p->multi);
 	free(p);
@@ -221,13 +200,14 @@ static void easy_setup(const struct cmm_config *c, struct xfer *x, int i, const 
 		x->h = curl_easy_init();
 	else
 		curl_easy_reset(x->h);
-	x->len = 0;
-	x->overflow = false;
+	x->body.len = 0;
+	x->body.too_big = false;
+	x->body.max = BODY_MAX;
 	x->errbuf[0] = '\0';
 	snprintf(url, sizeof(url), "%s://%s%s", tls ? "https" : "http", c->pops[i].agent, path);
 	curl_easy_setopt(x->h, CURLOPT_URL, url);
-	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, capbuf_curl_write);
+	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, &x->body);
 	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->poll_ms);
@@ -297,7 +277,7 @@ void cmm_poller__poll(struct cmm_poller *p, struct cmm_agent_poll *out, int64_t 
 		if (msg->data.result != CURLE_OK) {
 			a->ok = false;
 			snprintf(a->error, sizeof(a->error), "%s: %s", c->pops[i].agent,
-				 x->overflow ? "answer larger than 4 MiB" :
+				 x->body.too_big ? "answer larger than 4 MiB" :
 				 x->errbuf[0] ? x->errbuf : curl_easy_strerror(msg->data.result));
 			continue;
 		}
@@ -308,7 +288,7 @@ void cmm_poller__poll(struct cmm_poller *p, struct cmm_agent_poll *out, int64_t 
 			continue;
 		}
 		memset(&tmp, 0, sizeof(tmp));
-		if (cmm_health_parse(x->buf ? x->buf : "", x->len, &tmp)) {
+		if (cmm_health_parse(x->body.p ? x->body.p : "", x->body.len, &tmp)) {
 			a->ok = false;
 			snprintf(a->error, sizeof(a->error), "%s: %.200s", c->pops[i].agent, tmp.error);
 			continue;
@@ -462,7 +442,7 @@ static void watch_done(struct cmm_watcher *wr, int i, CURLcode res)
 
 	if (res != CURLE_OK) {
 		snprintf(why, sizeof(why), "%s",
-			 x->overflow ? "answer larger than 4 MiB" : x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+			 x->body.too_big ? "answer larger than 4 MiB" : x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
 		watch_failed(wr, i, false, why);
 		return;
 	}
@@ -472,7 +452,7 @@ static void watch_done(struct cmm_watcher *wr, int i, CURLcode res)
 		watch_failed(wr, i, true, why);
 		return;
 	}
-	if (cmm_events_parse(x->buf ? x->buf : "", x->len, &w->doc)) {
+	if (cmm_events_parse(x->body.p ? x->body.p : "", x->body.len, &w->doc)) {
 		snprintf(why, sizeof(why), "%.200s", w->doc.error);
 		watch_failed(wr, i, true, why);
 		return;
@@ -595,7 +575,7 @@ void cmm_watcher__stop(struct cmm_watcher *wr)
 				curl_multi_remove_handle(wr->multi, wr->w[i].x.h);
 			curl_easy_cleanup(wr->w[i].x.h);
 		}
-		free(wr->w[i].x.buf);
+		free(wr->w[i].x.body.p);
 	}
 	curl_multi_cleanup(wr->multi);
 	free(wr);

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "capbuf.h"
 #include "ctl_client.h"
 
 /* The largest answer we hold in memory: history of a busy link for a day at
@@ -30,32 +31,6 @@ static const char *str_of(struct json_object *o, const char *key)
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
-}
-
-struct body {
-	char *p;
-	size_t len;
-	bool too_big;
-};
-
-static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct body *b = ud;
-	size_t n = size * nmemb;
-	char *np;
-
-	if (b->len + n > CTL_MAX_BODY) {
-		b->too_big = true;
-		return 0; /* curl aborts with CURLE_WRITE_ERROR */
-	}
-	np = realloc(b->p, b->len + n + 1);
-	if (!np)
-		return 0;
-	memcpy(np + b->len, ptr, n);
-	b->p = np;
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
 }
 
 /* Parse one JSON document filling the whole buffer; NULL and why otherwise. */
@@ -116,7 +91,7 @@ int ctl_get(const char *sock, const char *path, struct json_object **out)
 int ctl_get_ex(const char *sock, const char *path, unsigned flags, struct json_object **out)
 {
 	static bool inited;
-	struct body b = {0};
+	struct capbuf b = { .max = CTL_MAX_BODY };
 	struct json_object *doc = NULL;
 	char url[2048], why[160];
 	long status = 0, oserr = 0;
@@ -142,7 +117,7 @@ int ctl_get_ex(const char *sock, const char *path, unsigned flags, struct json_o
 	snprintf(url, sizeof(url), "http://localhost%s", path);
 	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, capbuf_curl_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, CTL_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
