@@ -265,6 +265,18 @@ static void test_failback_after_healthy_dwell_and_resync(void)
 	ASSERT_EQ(run(1000, &d), 1, "fails again");
 	ASSERT_EQ(st(), CMM_FAILED_OVER, "FAILED_OVER again");
 	ASSERT_STREQ(cfg.pops[d.target].name, "C", "stays on the POP that serves");
+	/* still failed with a low risk (a cut acted on before the model saw it): not healthy */
+	setup();
+	others_ok();
+	pop(0, true, true, 0.1);
+	run(1000, NULL);
+	ASSERT_EQ(st(), CMM_FAILED_OVER, "failed at risk 0.1: FAILED_OVER");
+	ASSERT_EQ(run(60000, NULL), 0, "still failed: no failback whatever the risk");
+	ASSERT_EQ(st(), CMM_FAILED_OVER, "still FAILED_OVER");
+	pop(0, true, false, 0.1);
+	ASSERT_EQ(run(29000, NULL), 0, "healthy-dwell counts from the end of the failure");
+	ASSERT_EQ(run(2000, &d), 1, "then the failback starts");
+	ASSERT_EQ(st(), CMM_RECOVERING, "RECOVERING");
 }
 
 static void test_stage_timeout_retries_once(void)

@@ -362,7 +362,9 @@ static bool step_host(struct cmm_engine *e, int i, int64_t now, struct cmm_decis
 			add_act(d, CMM_ACT_DNS_STEER, b);
 			return true;
 		}
-		if (pa->risk <= c->exit) {
+		/* Healthy: no longer failed, and risk at or below exit (a link cut
+		 * seen as an event can fail A over before the model's risk rises). */
+		if (!pa->failed && pa->risk <= c->exit) {
 			if (!h->healthy_since_ms)
 				h->healthy_since_ms = now;
 		} else {
