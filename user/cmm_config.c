@@ -11,7 +11,6 @@
 
 #include "cmm_config.h"
 #include "config.h"
-#include "fsutil.h"
 
 #define MAX_WORDS 12
 
@@ -674,16 +673,9 @@ int cmm_config_load(const char *path, struct cmm_config *c, char *err, size_t er
 	size_t len;
 	int ret;
 
-	ret = read_file_all(path, 1 << 20, &buf, &len);
-	if (ret) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+	ret = config_read_text(path, &buf, &len, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (memchr(buf, '\0', len)) {
-		snprintf(err, errlen, "%s: contains a NUL byte: not a text config file", path);
-		free(buf);
-		return -EINVAL;
-	}
 	ret = cmm_config_parse(c, buf, path, err, errlen);
 	free(buf);
 	return ret;

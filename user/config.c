@@ -205,6 +205,23 @@ int config_split_line(struct config_parser *p, char *line, char **w, int max)
 	return n < 0 ? config_perr(p, "%s", why) : n;
 }
 
+int config_read_text(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	int ret = read_file_all(path, 1 << 20, buf, len);
+
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (memchr(*buf, '\0', *len)) {
+		snprintf(err, errlen, "%s: contains a NUL byte: not a text config file", path);
+		free(*buf);
+		*buf = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 bool config_valid_name(const char *s, size_t max)
 {
 	if (!*s || strlen(s) >= max)
@@ -462,16 +479,9 @@ int config_load(const char *path, struct ihm_config *cfg, char *err, size_t errl
 	int n, ret = 0;
 
 	config_defaults(cfg);
-	ret = read_file_all(path, 1 << 20, &buf, &len);
-	if (ret) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+	ret = config_read_text(path, &buf, &len, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (memchr(buf, '\0', len)) {
-		snprintf(err, errlen, "%s: contains a NUL byte: not a text config file", path);
-		free(buf);
-		return -EINVAL;
-	}
 	for (line = buf; line; line = next) {
 		next = strchr(line, '\n');
 		if (next)

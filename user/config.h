@@ -118,6 +118,11 @@ struct config_parser {
 int config_perr(struct config_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* config_split_words() with the file and line in front of its reason (config_perr). */
 int config_split_line(struct config_parser *p, char *line, char **w, int max);
+/*
+ * Read the config file @path (at most 1 MiB, no NUL byte) into a malloc'd,
+ * NUL-terminated *@buf. 0, or a negative errno with "path: why" in @err.
+ */
+int config_read_text(const char *path, char **buf, size_t *len, char *err, size_t errlen);
 /* 1 to @max - 1 characters of letters, digits, '-', '_', '.'. */
 bool config_valid_name(const char *s, size_t max);
 /* Parse "10G", "100M", "1.5G", "1000000" (bit/s). 0 or -EINVAL. */
