@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# cmmd against a broken agent: a small HTTP server on loopback stands in for
-# ihmd and answers what a broken or hostile agent could (a document of the
+# cmmd against a broken agent: tests/lib/healthserver.py on loopback stands
+# in for ihmd and answers what a broken or hostile agent could (a document of the
 # wrong schema, truncated JSON, HTTP 500, events that are not JSON). Each
 # must show as a precise error in /v1/status or the log, the POP "unknown"
 # (never acted on), and cmmd must keep running.
@@ -26,44 +26,14 @@ trap cleanup EXIT
 for c in python3 curl; do command -v $c >/dev/null || { echo "SKIP: $c missing"; exit 77; }; done
 [ -x "$BUILD/cmmd" ] || { echo "FAIL: build cmmd first"; exit 1; }
 
-# The stand-in agent: what it answers is in $T/health and $T/events
-# ("ok", "schema", "truncated", "500", "garbage").
-echo ok >"$T/health"
-echo garbage >"$T/events"
-cat >"$T/agent.py" <<'PY'
-import http.server, json, sys, time
-T, port = sys.argv[1], int(sys.argv[2])
-def mode(what):
-    return open(f"{T}/{what}").read().strip()
-class H(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def answer(self, code, body):
-        b = body.encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(b)))
-        self.end_headers()
-        self.wfile.write(b)
-    def do_GET(self):
-        now = int(time.time() * 1000)
-        what = "events" if self.path.startswith("/v1/events") else "health"
-        m = mode(what)
-        if m == "500":
-            return self.answer(500, '{"error": "internal"}')
-        if m == "garbage":
-            return self.answer(200, "<html>not json</html>")
-        if m == "truncated":
-            return self.answer(200, '{"schema": "presage.health/1", "ts_ms": 1, "links": [')
-        if m == "schema":
-            return self.answer(200, '{"schema": "presage.bogus/1", "links": []}')
-        if what == "events":
-            return self.answer(200, json.dumps({"schema": "presage.events/1", "agent": {"started_ms": 1},
-                                                "last_id": 0, "missed": False, "events": []}))
-        link = {"link": "transit", "ts_ms": now, "link_state": {"carrier": True, "operstate": "up"}}
-        self.answer(200, json.dumps({"schema": "presage.health/1", "ts_ms": now, "links": [link]}))
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-python3 "$T/agent.py" "$T" $PORT >"$T/agent.log" 2>&1 &
+# The stand-in agent (tests/lib/healthserver.py): what it answers is in
+# $T/modes/health and $T/modes/events ("ok", "schema", "truncated", "500",
+# "garbage").
+mkdir -p "$T/modes"
+echo ok >"$T/modes/health"
+echo garbage >"$T/modes/events"
+echo '{"transit": {"rtt_p90_ms": 10, "probe_loss": 0, "routes": 1000, "rx_bps": 1e6, "tx_bps": 1e6}}' >"$T/values.json"
+python3 tests/lib/healthserver.py $PORT "$T/values.json" "$T/modes" >"$T/agent.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/v1/health" && break; sleep 0.1; done
 cat >"$T/cmmd.conf" <<EOF
@@ -103,18 +73,25 @@ grep -q "events pa: not JSON: .*link events wait for the next poll" "$T/cmmd.log
 	fail "no events warning: $(grep 'events pa' "$T/cmmd.log")"
 [ "$(status | cut -d' ' -f1)" = ok ] && pass "bad events do not make the POP unknown (health polls still work)" ||
 	fail "POP with bad events: $(status)"
-echo ok >"$T/events"
+echo ok >"$T/modes/events"
 for _ in $(seq 1 150); do grep -q "events pa: the agent's events read again" "$T/cmmd.log" && break; sleep 0.1; done
 grep -q "events pa: the agent's events read again" "$T/cmmd.log" &&
 	pass "events well-formed again: the watcher says so (after its back-off)" || fail "watcher did not recover"
+# healthserver.py answers an events poll at once (it holds no ?wait=): asked
+# about once a second then, not in a loop (one answer takes a millisecond)
+n0=$(grep -c '^/v1/events$' "$T/modes/requests")
+sleep 3
+n1=$(grep -c '^/v1/events$' "$T/modes/requests")
+[ $((n1 - n0)) -le 6 ] && pass "an agent that does not hold long polls is asked about once a second ($((n1 - n0)) in 3 s)" ||
+	fail "events asked $((n1 - n0)) times in 3 s"
 for m in "schema:not a presage.health/1 document (schema presage.bogus/1)" "truncated:not JSON" "500:HTTP 500"; do
-	echo "${m%%:*}" >"$T/health"
+	echo "${m%%:*}" >"$T/modes/health"
 	if wait_for 10 "p['state'] == 'unknown' and p['agent']['reachable'] is False and '${m#*:}' in p['agent']['error']"; then
 		pass "health answer '${m%%:*}': POP unknown, error '${m#*:}'"
 	else
 		fail "health answer '${m%%:*}': $(status)"
 	fi
-	echo ok >"$T/health"
+	echo ok >"$T/modes/health"
 	wait_for 10 "p['state'] == 'ok'" || fail "not ok again after '${m%%:*}': $(status)"
 done
 api /v1/events | python3 -c "import json,sys; e=json.load(sys.stdin)['events']; assert e == [], e" &&

@@ -394,6 +394,7 @@ struct watch {
 	int64_t after;		/* the last event id seen */
 	int64_t started_ms;	/* agent.started_ms of that sequence */
 	int64_t due_ms;		/* monotonic: when to ask again */
+	int64_t sent_ms;	/* monotonic: when the request went out */
 	int fails;
 	bool warned;		/* this run of failures has had its warning */
 	struct cmm_events_doc doc;
@@ -487,6 +488,12 @@ static void watch_done(struct cmm_watcher *wr, int i, CURLcode res)
 	}
 	if (w->doc.last_id > w->after)
 		w->after = w->doc.last_id;
+	/*
+	 * Nothing new, and long before the wait was up: this agent does not
+	 * hold long polls. Ask it once a second, not in a busy loop.
+	 */
+	if (!w->doc.n && mono_ms() - w->sent_ms < WATCH_WAIT_MS / 2)
+		w->due_ms = mono_ms() + 1000;
 }
 
 static void *watch_thread(void *arg)
@@ -503,12 +510,8 @@ static void *watch_thread(void *arg)
 			struct watch *w = &wr->w[i];
 			char path[96];
 
-			if (w->busy)
+			if (w->busy || now < w->due_ms)
 				continue;
-			if (now < w->due_ms) {
-				next = w->due_ms < next ? w->due_ms : next;
-				continue;
-			}
 			if (w->primed)
 				snprintf(path, sizeof(path), "/v1/events?after=%lld&wait=%d",
 					 (long long)w->after, WATCH_WAIT_MS);
@@ -518,6 +521,7 @@ static void *watch_thread(void *arg)
 				   w->primed ? WATCH_WAIT_MS + (long)c->poll_ms + 5000 : (long)c->poll_ms);
 			curl_multi_add_handle(wr->multi, w->x.h);
 			w->busy = true;
+			w->sent_ms = now;
 		}
 		curl_multi_perform(wr->multi, &running);
 		while ((msg = curl_multi_info_read(wr->multi, &left))) {
@@ -530,6 +534,10 @@ static void *watch_thread(void *arg)
 			wr->w[i].busy = false;
 			watch_done(wr, (int)i, msg->data.result);
 		}
+		/* Sleep until the first idle watch is due: at once for one just answered. */
+		for (int i = 0; i < c->npops; i++)
+			if (!wr->w[i].busy && wr->w[i].due_ms < next)
+				next = wr->w[i].due_ms;
 		now = mono_ms();
 		if (next > now)
 			curl_multi_poll(wr->multi, NULL, 0, (int)(next - now), NULL);
