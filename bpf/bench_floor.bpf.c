@@ -8,6 +8,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #include "presage.h"
 
@@ -111,6 +112,59 @@ int floor_lookup_k4(struct xdp_md *ctx)
 		bpf_map_update_elem(&floor_flows_k4, &k4, &v, BPF_NOEXIST);
 	}
 	return XDP_PASS;
+}
+
+/*
+ * bench-fwd's floor: on the forwarding path, what any program that keeps
+ * per-flow state in an LRU hash like `flows` must do for each packet (parse
+ * Ethernet, IPv4 and the TCP ports, build the flow's key, look it up, insert
+ * it the first time), once in XDP on the way in and once in tc on the way
+ * out, as presage's programs do. Nothing else: no counters, no TCP state.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PRESAGE_MAX_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct flow_state);
+} floor_fwd_flows SEC(".maps");
+
+static __always_inline void floor_fwd(void *data, void *end)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct flow_key k = {};
+	__be16 *ports;
+
+	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(0x0800) ||
+	    ip->protocol != 6 || ip->ihl < 5)
+		return;
+	ports = (void *)ip + ip->ihl * 4;
+	if ((void *)(ports + 2) > end)
+		return;
+	k.addr[0][10] = k.addr[0][11] = k.addr[1][10] = k.addr[1][11] = 0xff;
+	__builtin_memcpy(&k.addr[0][12], &ip->saddr, 4);
+	__builtin_memcpy(&k.addr[1][12], &ip->daddr, 4);
+	k.port[0] = ports[0];
+	k.port[1] = ports[1];
+	if (!bpf_map_lookup_elem(&floor_fwd_flows, &k)) {
+		struct flow_state v = {};
+
+		bpf_map_update_elem(&floor_fwd_flows, &k, &v, BPF_NOEXIST);
+	}
+}
+
+SEC("xdp")
+int floor_fwd_xdp(struct xdp_md *ctx)
+{
+	floor_fwd((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	return XDP_PASS;
+}
+
+SEC("tc")
+int floor_fwd_tc(struct __sk_buff *skb)
+{
+	floor_fwd((void *)(long)skb->data, (void *)(long)skb->data_end);
+	return -1; /* TC_ACT_UNSPEC, as presage_tc and empty_tc */
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -8,6 +8,12 @@
  * Both sweeps must read every entry, or the figure is void. A third column,
  * a BPF iterator over the same map (bpf/flow_dump.bpf.c), shows whether the
  * cost is the syscall interface or the walk over the table itself.
+ *
+ * Two floor rows sweep maps of the same number of entries that no flow table
+ * can beat with these calls: an LRU hash with a 4-byte key and an 8-byte
+ * value (the smallest entry), and an array of struct flow_state (no hashing,
+ * no buckets). What they take is the least a batch sweep costs on this
+ * machine, whatever presage's entry looks like.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +32,7 @@
 #define MAX_RUNS 15
 #define CHUNK 8192		/* entries per batch call, as user/health.c reads */
 
+/* Batch buffers, large enough for every map swept (struct flow_key / flow_state the largest). */
 static struct flow_key *keys;
 static struct flow_state *vals;
 
@@ -62,9 +69,10 @@ static void make_key(struct flow_key *k, __u32 i)
 	k->port[1] = htobe16(443);
 }
 
+/* A batch sweep; the batch token (a bucket or index) fits in a __u64 for every map type here. */
 static long sweep_batch(int fd, double *ms, double *cms)
 {
-	struct flow_key out, in;
+	__u64 out, in;
 	void *inp = NULL;
 	long n = 0;
 	__u32 count;
@@ -91,8 +99,8 @@ static long sweep_batch(int fd, double *ms, double *cms)
 
 static long sweep_per_element(int fd, double *ms, double *cms)
 {
-	struct flow_key k, next;
-	struct flow_state v;
+	struct flow_key k, next;	/* the largest key swept */
+	struct flow_state v;		/* the largest value */
 	void *prev = NULL;
 	long n = 0;
 	double t = now_ms(), c = cpu_ms();
@@ -101,7 +109,7 @@ static long sweep_per_element(int fd, double *ms, double *cms)
 		/* An entry evicted between the two calls is simply skipped. */
 		if (!bpf_map_lookup_elem(fd, &next, &v))
 			n++;
-		k = next;
+		memcpy(&k, &next, sizeof(k));
 		prev = &k;
 	}
 	*ms = now_ms() - t;
@@ -135,6 +143,60 @@ static long sweep_iter(struct bpf_link *link, double *ms, double *cms)
 	return bytes / (long)rec;
 }
 
+/*
+ * A floor row: a map of @type with @ksz-byte keys (entry i's key is i) and
+ * @vsz-byte values, filled with @entries entries; batch and per-element
+ * sweeps alternate @runs times. Medians of CPU ms in *batch and *per_el.
+ */
+static int floor_row(enum bpf_map_type type, __u32 ksz, __u32 vsz, long entries, int runs,
+		     double *batch, double *per_el)
+{
+	double tb[MAX_RUNS], tp[MAX_RUNS], cb[MAX_RUNS], cp[MAX_RUNS];
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	int fd = bpf_map_create(type, "bench_floor", ksz, vsz, (__u32)entries, NULL);
+
+	if (fd < 0) {
+		fprintf(stderr, "bench-flowmap: creating the floor map: %s\n", strerror(errno));
+		return -1;
+	}
+	memset(vals, 0, CHUNK * sizeof(*vals));
+	for (long i = 0; i < entries; i += CHUNK) {
+		__u32 n = entries - i < CHUNK ? (__u32)(entries - i) : CHUNK;
+
+		for (__u32 j = 0; j < n; j++) {
+			__u32 key = (__u32)(i + j);
+
+			memcpy((char *)keys + (size_t)j * ksz, &key, 4);
+		}
+		if (bpf_map_update_batch(fd, keys, vals, &n, &bo)) {
+			fprintf(stderr, "bench-flowmap: filling the floor map: %s\n", strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	for (int r = 0; r < runs; r++) {
+		long a, b;
+
+		if (r % 2) {
+			b = sweep_per_element(fd, &tp[r], &cp[r]);
+			a = sweep_batch(fd, &tb[r], &cb[r]);
+		} else {
+			a = sweep_batch(fd, &tb[r], &cb[r]);
+			b = sweep_per_element(fd, &tp[r], &cp[r]);
+		}
+		if (a != entries || b != entries) {
+			fprintf(stderr, "bench-flowmap: a floor sweep read %ld and %ld of %ld entries\n",
+				a, b, entries);
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	*batch = median(cb, runs);
+	*per_el = median(cp, runs);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -143,6 +205,8 @@ static void usage(FILE *f)
 		"`flows`) filled with N entries (default 1048576): bpf_map_lookup_batch against\n"
 		"get_next_key + lookup per element, alternating, medians of --runs (default 3);\n"
 		"and, for reference, a BPF iterator over the same map (bpf/flow_dump.bpf.c).\n"
+		"Floor rows sweep, the same ways, an LRU hash with the smallest entry (4-byte key,\n"
+		"8-byte value) and an array of struct flow_state, of N entries each.\n"
 		"Targets (not gates): batch >= 10x faster, <= 100 ms a sweep.\n");
 }
 
@@ -152,7 +216,7 @@ int main(int argc, char **argv)
 					     { "json", 0, 0, 'j' }, { "help", 0, 0, 'h' }, {} };
 	long entries = 1 << 20, nb = 0, np = 0;
 	double tb[MAX_RUNS], tp[MAX_RUNS], cb[MAX_RUNS], cp[MAX_RUNS], ti[MAX_RUNS], ci[MAX_RUNS];
-	double mb, mp, mcb, mcp, mi, mci, t;
+	double mb, mp, mcb, mcp, mi, mci, t, fhb, fhp, fab, fap;
 	struct flow_dump_bpf *dump;
 	struct bpf_link *link;
 	int runs = 3, c, fd, err;
@@ -239,11 +303,18 @@ int main(int argc, char **argv)
 	mcp = median(cp, runs);
 	mi = median(ti, runs);
 	mci = median(ci, runs);
+	/* The floors, after the flow table is swept (its sweeps saw the machine as before). */
+	if (floor_row(BPF_MAP_TYPE_LRU_HASH, 4, 8, entries, runs, &fhb, &fhp) ||
+	    floor_row(BPF_MAP_TYPE_ARRAY, 4, sizeof(struct flow_state), entries, runs, &fab, &fap))
+		return 1;
 	if (json) {
 		printf("{\"entries\": %ld, \"live\": %ld, \"batch_ms\": %.1f, \"per_element_ms\": %.1f, "
 		       "\"ratio\": %.1f, \"batch_cpu_ms\": %.1f, \"per_element_cpu_ms\": %.1f, "
-		       "\"ratio_cpu\": %.1f, \"iter_ms\": %.1f, \"iter_cpu_ms\": %.1f}\n", entries, nb, mb,
-		       mp, mp / mb, mcb, mcp, mcp / mcb, mi, mci);
+		       "\"ratio_cpu\": %.1f, \"iter_ms\": %.1f, \"iter_cpu_ms\": %.1f, "
+		       "\"floor_lru_small_batch_cpu_ms\": %.1f, \"floor_lru_small_per_element_cpu_ms\": "
+		       "%.1f, \"floor_array_batch_cpu_ms\": %.1f, \"floor_array_per_element_cpu_ms\": "
+		       "%.1f}\n", entries, nb, mb, mp, mp / mb, mcb, mcp, mcp / mcb, mi, mci, fhb, fhp,
+		       fab, fap);
 	} else {
 		printf("%-44s %10s %12s %8s %10s\n", "case (ms per full sweep)", "batch",
 		       "per element", "ratio", "bpf_iter");
@@ -251,8 +322,13 @@ int main(int argc, char **argv)
 		       "flow table, LRU hash like `flows`: wall", mb, mp, mp / mb, mi);
 		printf("%-44s %10.1f %12.1f %7.1fx %10.1f\n",
 		       "  CPU time of the sweep (kernel included)", mcb, mcp, mcp / mcb, mci);
+		printf("%-44s %10.1f %12.1f %7.1fx %10s\n", "floor: LRU hash, 4-byte key, 8-byte value",
+		       fhb, fhp, fhp / fhb, "-");
+		printf("%-44s %10.1f %12.1f %7.1fx %10s\n", "floor: array of struct flow_state", fab,
+		       fap, fap / fab, "-");
 		printf("(%ld live of %ld entries, filled in %.0f ms; medians of %d alternating "
-		       "sweeps;\n targets: >= 10x and <= 100 ms a batch sweep)\n", np, entries, t, runs);
+		       "sweeps;\n floor rows: CPU ms; targets: >= 10x and <= 100 ms a batch sweep)\n",
+		       np, entries, t, runs);
 	}
 	bpf_link__destroy(link);
 	flow_dump_bpf__destroy(dump);

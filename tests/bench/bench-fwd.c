@@ -17,6 +17,11 @@
  * With veth, the generator's send, the router's forwarding and both programs
  * run one after another on the sending CPU, so the ratio is of whole-path
  * costs; "extra ns/packet" is the programs' cost on that path.
+ *
+ * A third contestant, the floor (bpf/bench_floor.bpf.c), does on the same
+ * hooks only what any program keeping per-flow state in an LRU hash like
+ * `flows` must: parse to the TCP ports, look the flow up, insert it the first
+ * time. Its ratio is the most such a design can keep on this path.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,6 +47,7 @@
 #include "netns.h"
 #include "ihm.skel.h"
 #include "empty.skel.h"
+#include "bench_floor.skel.h"
 #include "../pktbuild.h"
 #include "bench.h"
 
@@ -243,7 +249,8 @@ static void usage(FILE *f)
 		"                 --dst-mac MAC --src-mac MAC [--flows N] [--trials N] [--seconds S] [-j]\n"
 		"Forwarded packets/s through the router namespace with presage's XDP (native, on\n"
 		"--in) and tc (egress, on --out) programs against empty programs attached the\n"
-		"same way; ours and empty alternate --trials times each (default 5), medians.\n"
+		"same way, and against a floor that only looks each packet's flow up in an LRU\n"
+		"hash like presage's; the three alternate --trials times each (default 5), medians.\n"
 		"scripts/bench-fwd.sh builds the namespaces and runs this.\n"
 		"  --dst-mac   MAC of --in (the router's ingress veth)\n"
 		"  --src-mac   MAC of --gen-if\n"
@@ -261,10 +268,11 @@ int main(int argc, char **argv)
 		{ "seconds", 1, 0, 'S' }, { "json", 0, 0, 'j' },     { "help", 0, 0, 'h' },
 		{}
 	};
-	double ours[MAX_TRIALS], empty[MAX_TRIALS], cours[MAX_TRIALS], cempty[MAX_TRIALS], po, pe, co,
-		ce;
+	double ours[MAX_TRIALS], empty[MAX_TRIALS], floor_[MAX_TRIALS], cours[MAX_TRIALS],
+		cempty[MAX_TRIALS], cfloor[MAX_TRIALS], po, pe, pf, co, ce, cf;
 	struct ihm_bpf *skel;
 	struct empty_bpf *e;
+	struct bench_floor_bpf *fl;
 	struct bpf_map *m;
 	int c, err;
 
@@ -301,7 +309,8 @@ int main(int argc, char **argv)
 		bpf_map__set_pin_path(m, NULL);
 	err = ihm_bpf__load(skel);
 	e = empty_bpf__open_and_load();
-	if (err || !e) {
+	fl = bench_floor_bpf__open_and_load();
+	if (err || !e || !fl) {
 		fprintf(stderr, "bench-fwd: loading the programs failed: %s\n",
 			strerror(err ? -err : errno));
 		return 1;
@@ -321,14 +330,21 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int t = 0; t < trials; t++) {
-		/* Alternate which goes first, so a drift in load hits both alike. */
-		for (int k = 0; k < 2; k++) {
-			if ((t + k) % 2)
+		/* Rotate which goes first, so a drift in load hits all alike. */
+		for (int k = 0; k < 3; k++) {
+			switch ((t + k) % 3) {
+			case 0:
 				ours[t] = trial(bpf_program__fd(skel->progs.presage_xdp),
 						bpf_program__fd(skel->progs.presage_tc), &cours[t]);
-			else
+				break;
+			case 1:
 				empty[t] = trial(bpf_program__fd(e->progs.empty_xdp),
 						 bpf_program__fd(e->progs.empty_tc), &cempty[t]);
+				break;
+			default:
+				floor_[t] = trial(bpf_program__fd(fl->progs.floor_fwd_xdp),
+						  bpf_program__fd(fl->progs.floor_fwd_tc), &cfloor[t]);
+			}
 		}
 	}
 	/* The programs must have seen the traffic as known flows, or the figure means nothing. */
@@ -359,13 +375,18 @@ int main(int argc, char **argv)
 	}
 	po = median(ours, trials);
 	pe = median(empty, trials);
+	pf = median(floor_, trials);
 	co = median(cours, trials);
 	ce = median(cempty, trials);
+	cf = median(cfloor, trials);
 	if (json)
 		printf("{\"flows\": %d, \"trials\": %d, \"presage_pps\": %.0f, \"empty_pps\": %.0f, "
 		       "\"ratio\": %.3f, \"presage_pps_per_cpu\": %.0f, \"empty_pps_per_cpu\": %.0f, "
-		       "\"ratio_per_cpu\": %.3f, \"extra_cpu_ns_per_packet\": %.1f}\n",
-		       flows, trials, po, pe, po / pe, co, ce, co / ce, 1e9 / co - 1e9 / ce);
+		       "\"ratio_per_cpu\": %.3f, \"extra_cpu_ns_per_packet\": %.1f, "
+		       "\"floor_pps\": %.0f, \"floor_ratio\": %.3f, \"floor_pps_per_cpu\": %.0f, "
+		       "\"floor_ratio_per_cpu\": %.3f, \"floor_extra_cpu_ns_per_packet\": %.1f}\n",
+		       flows, trials, po, pe, po / pe, co, ce, co / ce, 1e9 / co - 1e9 / ce, pf,
+		       pf / pe, cf, cf / ce, 1e9 / cf - 1e9 / ce);
 	else {
 		printf("%-44s %10s %10s %8s\n", "case (forwarded packets/s)", "presage", "empty",
 		       "ratio");
@@ -373,11 +394,16 @@ int main(int argc, char **argv)
 		       pe, po / pe);
 		printf("%-44s %10.0f %10.0f %7.3fx   (%.0f ns of CPU more per packet)\n",
 		       "  the same per second of sender CPU", co, ce, co / ce, 1e9 / co - 1e9 / ce);
+		printf("%-44s %10.0f %10.0f %7.3fx\n", "floor (LRU-hash flow look-up only): wall", pf,
+		       pe, pf / pe);
+		printf("%-44s %10.0f %10.0f %7.3fx   (%.0f ns of CPU more per packet)\n",
+		       "  the same per second of sender CPU", cf, ce, cf / ce, 1e9 / cf - 1e9 / ce);
 		printf("(%d concurrent TCP flows, medians of %d alternating trials of %.1f s; target "
 		       ">= 0.97x)\n", flows, trials, seconds);
 	}
 	ihm_bpf__destroy(skel);
 	empty_bpf__destroy(e);
+	bench_floor_bpf__destroy(fl);
 	return 0;
 bad:
 	usage(stderr);
