@@ -117,6 +117,23 @@ static long sweep_per_element(int fd, double *ms, double *cms)
 	return n;
 }
 
+/*
+ * Sweep run @r of both kinds into *a (batch: entries, *tb wall ms, *cb CPU
+ * ms) and *b (per element: *tp, *cp). Which goes first alternates with @r,
+ * so a drift in the machine's load hits both alike.
+ */
+static void sweep_both(int fd, int r, double *tb, double *cb, double *tp, double *cp, long *a,
+		       long *b)
+{
+	if (r % 2) {
+		*b = sweep_per_element(fd, tp, cp);
+		*a = sweep_batch(fd, tb, cb);
+	} else {
+		*a = sweep_batch(fd, tb, cb);
+		*b = sweep_per_element(fd, tp, cp);
+	}
+}
+
 /* A BPF iterator (bpf/flow_dump.bpf.c) writes every entry; read it in 1 MiB chunks. */
 static long sweep_iter(struct bpf_link *link, double *ms, double *cms)
 {
@@ -177,13 +194,7 @@ static int floor_row(enum bpf_map_type type, __u32 ksz, __u32 vsz, long entries,
 	for (int r = 0; r < runs; r++) {
 		long a, b;
 
-		if (r % 2) {
-			b = sweep_per_element(fd, &tp[r], &cp[r]);
-			a = sweep_batch(fd, &tb[r], &cb[r]);
-		} else {
-			a = sweep_batch(fd, &tb[r], &cb[r]);
-			b = sweep_per_element(fd, &tp[r], &cp[r]);
-		}
+		sweep_both(fd, r, &tb[r], &cb[r], &tp[r], &cp[r], &a, &b);
 		if (a != entries || b != entries) {
 			fprintf(stderr, "bench-flowmap: a floor sweep read %ld and %ld of %ld entries\n",
 				a, b, entries);
@@ -281,13 +292,7 @@ int main(int argc, char **argv)
 	for (int r = 0; r < runs; r++) {
 		long a, b, i;
 
-		if (r % 2) {
-			b = sweep_per_element(fd, &tp[r], &cp[r]);
-			a = sweep_batch(fd, &tb[r], &cb[r]);
-		} else {
-			a = sweep_batch(fd, &tb[r], &cb[r]);
-			b = sweep_per_element(fd, &tp[r], &cp[r]);
-		}
+		sweep_both(fd, r, &tb[r], &cb[r], &tp[r], &cp[r], &a, &b);
 		i = sweep_iter(link, &ti[r], &ci[r]);
 		if (a != b || a != i) {
 			fprintf(stderr, "bench-flowmap: the sweeps disagree: batch read %ld entries, "
