@@ -201,40 +201,64 @@ static __always_inline void record_rtt(__u32 link_id, __u64 rtt, bool handshake,
 		h->buckets[b]++;
 }
 
-/*
- * Canonical key: the endpoint with the lower (address, port) is side 0.
- * Addresses compare as two big-endian 64-bit halves (the byte order of a
- * byte-wise compare), which is a quarter of the work of a byte loop.
- */
-static __always_inline __u8 make_key(struct flow_key *key, struct l3_info *l3, __be16 sport,
-				     __be16 dport)
+/* The IPv4-mapped IPv6 address ::ffff:@a. */
+static __always_inline void put_v4mapped(__u8 *dst, __be32 a)
 {
-	__u64 s0, s1, d0, d1;
-	bool lower;
+	__u64 zero = 0;
+	__u32 ffff = bpf_htonl(0xffff);
 
-	__builtin_memcpy(&s0, l3->saddr, 8);
-	__builtin_memcpy(&s1, l3->saddr + 8, 8);
-	__builtin_memcpy(&d0, l3->daddr, 8);
-	__builtin_memcpy(&d1, l3->daddr + 8, 8);
-	if (s0 != d0)
-		lower = bpf_be64_to_cpu(s0) < bpf_be64_to_cpu(d0);
-	else if (s1 != d1)
-		lower = bpf_be64_to_cpu(s1) < bpf_be64_to_cpu(d1);
-	else
-		lower = bpf_ntohs(sport) < bpf_ntohs(dport);
-	key->pad = 0;
-	if (lower) {
-		__builtin_memcpy(key->addr[0], l3->saddr, 16);
-		__builtin_memcpy(key->addr[1], l3->daddr, 16);
-		key->port[0] = sport;
-		key->port[1] = dport;
-		return 0;
+	__builtin_memcpy(dst, &zero, 8);
+	__builtin_memcpy(dst + 8, &ffff, 4);
+	__builtin_memcpy(dst + 12, &a, 4);
+}
+
+/*
+ * Canonical key: the endpoint with the lower (address, port) is side 0, the
+ * address compared byte-wise as an IPv4-mapped IPv6 one, then the port in
+ * host order. Returns the side of the packet's source. IPv4-mapped addresses
+ * share their first 12 bytes, so two IPv4 addresses compare as the 32-bit
+ * numbers; IPv6 ones compare as two big-endian 64-bit halves (the byte order
+ * of a byte-wise compare). @ports is the TCP header's first word, source
+ * port then destination port as in the packet.
+ */
+static __always_inline __u8 make_key(struct flow_key *key, const bool v6, const struct l3_info *l3,
+				     __u32 ports)
+{
+	__be16 pp[2];
+	bool swap;
+
+	__builtin_memcpy(pp, &ports, 4);
+	if (!v6) {
+		__u32 s = bpf_ntohl(l3->saddr4), d = bpf_ntohl(l3->daddr4);
+
+		if (s != d)
+			swap = s > d;
+		else
+			swap = bpf_ntohs(pp[0]) >= bpf_ntohs(pp[1]);
+		put_v4mapped(key->addr[0], swap ? l3->daddr4 : l3->saddr4);
+		put_v4mapped(key->addr[1], swap ? l3->saddr4 : l3->daddr4);
+	} else {
+		__u64 s0, s1, d0, d1;
+
+		__builtin_memcpy(&s0, l3->saddr, 8);
+		__builtin_memcpy(&s1, l3->saddr + 8, 8);
+		__builtin_memcpy(&d0, l3->daddr, 8);
+		__builtin_memcpy(&d1, l3->daddr + 8, 8);
+		if (s0 != d0)
+			swap = bpf_be64_to_cpu(s0) > bpf_be64_to_cpu(d0);
+		else if (s1 != d1)
+			swap = bpf_be64_to_cpu(s1) > bpf_be64_to_cpu(d1);
+		else
+			swap = bpf_ntohs(pp[0]) >= bpf_ntohs(pp[1]);
+		__builtin_memcpy(key->addr[0], swap ? l3->daddr : l3->saddr, 16);
+		__builtin_memcpy(key->addr[1], swap ? l3->saddr : l3->daddr, 16);
 	}
-	__builtin_memcpy(key->addr[0], l3->daddr, 16);
-	__builtin_memcpy(key->addr[1], l3->saddr, 16);
-	key->port[0] = dport;
-	key->port[1] = sport;
-	return 1;
+	/* Swapping the two halves swaps the ports in either byte order. */
+	if (swap)
+		ports = ports >> 16 | ports << 16;
+	__builtin_memcpy(key->port, &ports, 4);
+	key->pad = 0;
+	return swap;
 }
 
 /*
@@ -357,39 +381,55 @@ static __always_inline int tcp_options(struct pkt_ctx *p, const bool egress, voi
 	return parse_tcp_ts(opt, olen, tsval, tsecr);
 }
 
-static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, void *l4_pos,
+/* TCP flag bits in the header's 14th byte. */
+#define TCPF_SYN_ 0x02
+#define TCPF_RST_ 0x04
+#define TCPF_ACK_ 0x10
+
+static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, const bool v6,
+				       void *l4_pos,
 				       struct l3_info *l3, __u32 link_id, struct link_stats *st)
 {
-	struct tcphdr th;
+	struct tcphdr buf;
 	struct flow_state *fs, init;
 	struct flow_key key;
+	const struct tcphdr *th = l4_pos;
 	__u32 l4_off = l4_pos - p->data;
 	__u32 thl, olen, payload, seq, end, tsval = 0, tsecr = 0, segs = p->segs;
+	__u32 ports, seq_be, ack_be;
 	__u64 now = 0;
-	__u8 side;
+	__u8 side, flags;
 	bool syn, ack, rst, created = false;
 	int ts = TCPOPT_NONE, err;
 
-	if (l3->l4_len < sizeof(th)) {
+	if (l3->l4_len < sizeof(buf)) {
 		st->bad_l4++;
 		return;
 	}
-	/* The header is linear on every path but a fragmented one: read it in place. */
-	if (l4_pos + sizeof(th) <= p->data_end)
-		th = *(struct tcphdr *)l4_pos;
-	else if (pkt_load(p, egress, l4_off, &th, sizeof(th))) {
+	/*
+	 * The header is linear on every path but a fragmented one: read the
+	 * fields needed in place, and copy the header out only when it is not.
+	 */
+	if (l4_pos + sizeof(buf) > p->data_end) {
+		if (pkt_load(p, egress, l4_off, &buf, sizeof(buf))) {
+			st->bad_l4++;
+			return;
+		}
+		th = &buf;
+	}
+	__builtin_memcpy(&ports, &th->source, 4);
+	seq_be = th->seq;
+	ack_be = th->ack_seq;
+	thl = th->doff * 4;
+	flags = ((const __u8 *)th)[13];
+	if (thl < sizeof(buf) || thl > l3->l4_len) {
 		st->bad_l4++;
 		return;
 	}
-	thl = th.doff * 4;
-	if (thl < sizeof(th) || thl > l3->l4_len) {
-		st->bad_l4++;
-		return;
-	}
-	olen = thl - sizeof(th);
+	olen = thl - sizeof(buf);
 	if (olen > 0)
-		ts = tcp_options(p, egress, l4_pos + sizeof(th), l4_off + sizeof(th), olen, &tsval,
-				 &tsecr);
+		ts = tcp_options(p, egress, l4_pos + sizeof(buf), l4_off + sizeof(buf), olen,
+				 &tsval, &tsecr);
 	if (ts == TCPOPT_BAD) {
 		st->bad_l4++;
 		return;
@@ -399,10 +439,10 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, voi
 
 	payload = l3->l4_len - thl;
 	p->hdr_len = l4_off + thl;
-	syn = th.syn;
-	ack = th.ack;
-	rst = th.rst;
-	side = make_key(&key, l3, th.source, th.dest) & 1;
+	syn = flags & TCPF_SYN_;
+	ack = flags & TCPF_ACK_;
+	rst = flags & TCPF_RST_;
+	side = make_key(&key, v6, l3, ports) & 1;
 
 	fs = bpf_map_lookup_elem(&flows, &key);
 	if (!fs) {
@@ -421,7 +461,7 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, voi
 
 	/* Loss: a data segment starting below the highest end seen is a retransmission. */
 	if (payload > 0) {
-		seq = bpf_ntohl(th.seq);
+		seq = bpf_ntohl(seq_be);
 		end = seq + payload;
 		if (egress)
 			st->tx_tcp_data += segs;
@@ -447,7 +487,7 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, voi
 	if (egress) {
 		if (syn) {
 			arm_handshake(fs, ack ? HS_SYNACK_OUT : HS_SYN_OUT, clock_now(&now), link_id,
-				      side, bpf_ntohl(th.seq) + 1);
+				      side, bpf_ntohl(seq_be) + 1);
 		} else if (ts == TCPOPT_TS) {
 			/* SYNs are timed by the handshake; timing their TSval too would count twice. */
 			if (!fs->ts_pending || fs->ts_val != tsval) {
@@ -489,7 +529,7 @@ static __always_inline void handle_tcp(struct pkt_ctx *p, const bool egress, voi
 			}
 		} else if (!syn && ack) {
 			if (fs->hs_state == HS_SYNACK_OUT && fs->hs_side != side &&
-			    bpf_ntohl(th.ack_seq) == fs->hs_ack) {
+			    bpf_ntohl(ack_be) == fs->hs_ack) {
 				fs->hs_state = HS_NONE;
 				record_rtt(fs->hs_link, clock_now(&now) - fs->hs_time_ns, true,
 					   fs->hs_link != link_id, st);
@@ -551,6 +591,24 @@ static __always_inline int link_of(__u32 ifindex, __u32 *link_id)
 	return 0;
 }
 
+/* Counts why an IP packet is not measured; true for a TCP one to measure. */
+static __always_inline bool l3_measured(struct link_stats *st, int err, const struct l3_info *l3)
+{
+	if (err < 0) {
+		st->bad_l3++;
+		return false;
+	}
+	if (l3->ext_overflow) {
+		st->ipv6_ext_overflow++;
+		return false;
+	}
+	if (l3->is_frag) {
+		st->ip_frag++;
+		return false;
+	}
+	return l3->proto == IPPROTO_TCP_;
+}
+
 static __always_inline void presage_handle(struct pkt_ctx *p, const bool egress)
 {
 	struct hdr_cursor nh = { .pos = p->data };
@@ -571,28 +629,21 @@ static __always_inline void presage_handle(struct pkt_ctx *p, const bool egress)
 		goto count;
 	}
 	avail = p->len - (__u32)(nh.pos - p->data);
-	if (proto == ETH_P_IP_)
+	/*
+	 * One copy of handle_tcp() per IP version: each builds its flow key
+	 * without asking which version it has.
+	 */
+	if (proto == ETH_P_IP_) {
 		err = parse_ipv4(&nh, p->data_end, avail, &l3);
-	else if (proto == ETH_P_IPV6_)
+		if (l3_measured(st, err, &l3))
+			handle_tcp(p, egress, false, nh.pos, &l3, link_id, st);
+	} else if (proto == ETH_P_IPV6_) {
 		err = parse_ipv6(&nh, p->data_end, avail, &l3);
-	else {
+		if (l3_measured(st, err, &l3))
+			handle_tcp(p, egress, true, nh.pos, &l3, link_id, st);
+	} else {
 		st->non_ip++;
-		goto count;
 	}
-	if (err < 0) {
-		st->bad_l3++;
-		goto count;
-	}
-	if (l3.ext_overflow) {
-		st->ipv6_ext_overflow++;
-		goto count;
-	}
-	if (l3.is_frag) {
-		st->ip_frag++;
-		goto count;
-	}
-	if (l3.proto == IPPROTO_TCP_)
-		handle_tcp(p, egress, nh.pos, &l3, link_id, st);
 count:
 	if (egress) {
 		/*

@@ -78,17 +78,15 @@ struct l3_info {
 	__u8 is_frag;		/* a fragment: do not parse L4 */
 	__u8 ext_overflow;	/* IPv6 chain longer than the bound */
 	__u8 v6;
-	__u8 saddr[16];		/* IPv4 as IPv4-mapped IPv6 */
+	/*
+	 * IPv4 addresses are kept as they are, not IPv4-mapped: the flow key
+	 * is built from them directly (see make_key()).
+	 */
+	__be32 saddr4;		/* v6 == 0 */
+	__be32 daddr4;
+	__u8 saddr[16];		/* v6 == 1 */
 	__u8 daddr[16];
 };
-
-static __always_inline void map_v4(__u8 *dst, __be32 a)
-{
-	__builtin_memset(dst, 0, 10);
-	dst[10] = 0xff;
-	dst[11] = 0xff;
-	__builtin_memcpy(dst + 12, &a, 4);
-}
 
 /*
  * IPv4 header with options. @avail is the number of packet bytes from the IP
@@ -120,8 +118,8 @@ static __always_inline int parse_ipv4(struct hdr_cursor *nh, void *data_end, __u
 	l3->l4_len = tot - hlen;
 	l3->v6 = 0;
 	l3->ext_overflow = 0;
-	map_v4(l3->saddr, iph->saddr);
-	map_v4(l3->daddr, iph->daddr);
+	l3->saddr4 = iph->saddr;
+	l3->daddr4 = iph->daddr;
 	nh->pos += hlen;
 	return 0;
 }
