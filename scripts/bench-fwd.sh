@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Forwarded packets/s through a router namespace with presage's XDP + tc
-# programs against empty programs attached the same way, 1,000 TCP flows.
+# programs against empty programs attached the same way, and against floor
+# programs that only look each flow up in an LRU hash, 1,000 TCP flows.
 # Target (not a gate): >= 0.97x. Builds its own namespaces and removes them.
 #
 #   gen (g0 10.0.0.1) --veth-- (r-in) router (r-out) --veth-- (s0) sink
