@@ -11,6 +11,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "presage.h"
+#include "lib/parse.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -135,15 +136,14 @@ static __always_inline void floor_fwd(void *data, void *end)
 	struct flow_key k = {};
 	__be16 *ports;
 
-	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(0x0800) ||
-	    ip->protocol != 6 || ip->ihl < 5)
+	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP_) ||
+	    ip->protocol != IPPROTO_TCP_ || ip->ihl < 5)
 		return;
 	ports = (void *)ip + ip->ihl * 4;
 	if ((void *)(ports + 2) > end)
 		return;
-	k.addr[0][10] = k.addr[0][11] = k.addr[1][10] = k.addr[1][11] = 0xff;
-	__builtin_memcpy(&k.addr[0][12], &ip->saddr, 4);
-	__builtin_memcpy(&k.addr[1][12], &ip->daddr, 4);
+	put_v4mapped(k.addr[0], ip->saddr);
+	put_v4mapped(k.addr[1], ip->daddr);
 	k.port[0] = ports[0];
 	k.port[1] = ports[1];
 	if (!bpf_map_lookup_elem(&floor_fwd_flows, &k)) {

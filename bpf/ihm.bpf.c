@@ -201,17 +201,6 @@ static __always_inline void record_rtt(__u32 link_id, __u64 rtt, bool handshake,
 		h->buckets[b]++;
 }
 
-/* The IPv4-mapped IPv6 address ::ffff:@a. */
-static __always_inline void put_v4mapped(__u8 *dst, __be32 a)
-{
-	__u64 zero = 0;
-	__u32 ffff = bpf_htonl(0xffff);
-
-	__builtin_memcpy(dst, &zero, 8);
-	__builtin_memcpy(dst + 8, &ffff, 4);
-	__builtin_memcpy(dst + 12, &a, 4);
-}
-
 /*
  * Canonical key: the endpoint with the lower (address, port) is side 0, the
  * address compared byte-wise as an IPv4-mapped IPv6 one, then the port in

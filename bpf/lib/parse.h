@@ -77,16 +77,34 @@ struct l3_info {
 	__u8 proto;		/* L4 protocol */
 	__u8 is_frag;		/* a fragment: do not parse L4 */
 	__u8 ext_overflow;	/* IPv6 chain longer than the bound */
+	/*
+	 * Set by both parsers, read by no program today (each caller knows
+	 * which parser it called). Kept all the same: without these two
+	 * stores, presage's programs exceed the verifier's one million
+	 * instructions on 6.18 and do not load (tried; the initialized byte
+	 * seems to let the verifier prune states it otherwise walks apart).
+	 */
 	__u8 v6;
 	/*
 	 * IPv4 addresses are kept as they are, not IPv4-mapped: the flow key
-	 * is built from them directly (see make_key()).
+	 * is built from them directly (see make_key() in ihm.bpf.c).
 	 */
 	__be32 saddr4;		/* v6 == 0 */
 	__be32 daddr4;
 	__u8 saddr[16];		/* v6 == 1 */
 	__u8 daddr[16];
 };
+
+/* The IPv4-mapped IPv6 address ::ffff:@a, as flow keys hold IPv4 addresses. */
+static __always_inline void put_v4mapped(__u8 *dst, __be32 a)
+{
+	__u64 zero = 0;
+	__u32 ffff = bpf_htonl(0xffff);
+
+	__builtin_memcpy(dst, &zero, 8);
+	__builtin_memcpy(dst + 8, &ffff, 4);
+	__builtin_memcpy(dst + 12, &a, 4);
+}
 
 /*
  * IPv4 header with options. @avail is the number of packet bytes from the IP
