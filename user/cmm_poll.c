@@ -176,15 +176,28 @@ struct cmm_poller *cmm_poller__new(const struct cmm_config *c)
 	return p;
 }
 
+/* Why a transfer that ended with @res failed, for a log line or an error field. */
+static const char *xfer_why(const struct xfer *x, CURLcode res)
+{
+	if (x->body.too_big)
+		return "answer larger than 4 MiB";
+	return x->errbuf[0] ? x->errbuf : curl_easy_strerror(res);
+}
+
+/* The handle and the answer buffer of @x (off any multi handle already). */
+static void xfer_free(struct xfer *x)
+{
+	if (x->h)
+		curl_easy_cleanup(x->h);
+	free(x->body.p);
+}
+
 void cmm_poller__free(struct cmm_poller *p)
 {
 	if (!p)
 		return;
-	for (int i = 0; i < CMM_MAX_POPS; i++) {
-		if (p->x[i].h)
-			curl_easy_cleanup(p->x[i].h);
-		free(p->x[i].body.p);
-	}
+	for (int i = 0; i < CMM_MAX_POPS; i++)
+		xfer_free(&p->x[i]);
 	curl_multi_cleanup(p->multi);
 	free(p);
 }
@@ -277,8 +290,7 @@ void cmm_poller__poll(struct cmm_poller *p, struct cmm_agent_poll *out, int64_t 
 		if (msg->data.result != CURLE_OK) {
 			a->ok = false;
 			snprintf(a->error, sizeof(a->error), "%s: %s", c->pops[i].agent,
-				 x->body.too_big ? "answer larger than 4 MiB" :
-				 x->errbuf[0] ? x->errbuf : curl_easy_strerror(msg->data.result));
+				 xfer_why(x, msg->data.result));
 			continue;
 		}
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
@@ -442,9 +454,7 @@ static void watch_done(struct cmm_watcher *wr, int i, CURLcode res)
 	long code = 0;
 
 	if (res != CURLE_OK) {
-		snprintf(why, sizeof(why), "%s",
-			 x->body.too_big ? "answer larger than 4 MiB" : x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
-		watch_failed(wr, i, false, why);
+		watch_failed(wr, i, false, xfer_why(x, res));
 		return;
 	}
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
@@ -578,12 +588,9 @@ void cmm_watcher__stop(struct cmm_watcher *wr)
 	curl_multi_wakeup(wr->multi);
 	pthread_join(wr->thr, NULL);
 	for (int i = 0; i < CMM_MAX_POPS; i++) {
-		if (wr->w[i].x.h) {
-			if (wr->w[i].busy)
-				curl_multi_remove_handle(wr->multi, wr->w[i].x.h);
-			curl_easy_cleanup(wr->w[i].x.h);
-		}
-		free(wr->w[i].x.body.p);
+		if (wr->w[i].busy)
+			curl_multi_remove_handle(wr->multi, wr->w[i].x.h);
+		xfer_free(&wr->w[i].x);
 	}
 	curl_multi_cleanup(wr->multi);
 	free(wr);
