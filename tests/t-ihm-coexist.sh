@@ -30,9 +30,23 @@ if grep -q "presage_xdp" <<<"$status" && grep -q "other_xdp" <<<"$status"; then
 else fail "both_programs_in_dispatcher: $status"; fi
 # bpftool -j gives raw bytes in "values" and the BTF-decoded numbers in "formatted".
 other() { bpftool -j map dump name other_count | python3 -c 'import json,sys; print(sum(v["value"] for e in json.load(sys.stdin) for v in e["formatted"]["values"]))'; }
-o0=$(other); p0=$(stats_field rx_packets)
+# The two counters are read one after the other, and the agent's own probes
+# (and ARP) keep arriving: a packet landing between the two reads would make
+# them disagree by one. snapshot() reads both twice and takes a pair only when
+# neither moved in between.
+snapshot() {
+	local i o p o2 p2
+	for i in $(seq 1 50); do
+		o=$(other); p=$(stats_field rx_packets)
+		o2=$(other); p2=$(stats_field rx_packets)
+		if [ "$o" = "$o2" ] && [ "$p" = "$p2" ]; then echo "$o $p"; return 0; fi
+	done
+	echo "snapshot: the counters never held still over 50 tries" >&2
+	echo "$o2 $p2"
+}
+s=$(snapshot); o0=${s% *}; p0=${s#* }
 ip netns exec "$NS_C" ping -c 20 -i 0.05 -q 10.10.2.2 >/dev/null
-o1=$(other); p1=$(stats_field rx_packets)
+s=$(snapshot); o1=${s% *}; p1=${s#* }
 info "other program saw $((o1 - o0)) packets, presage $((p1 - p0))"
 if [ $((o1 - o0)) -ge 20 ] && [ $((p1 - p0)) -ge 20 ] && [ $((o1 - o0)) -eq $((p1 - p0)) ]; then
 	pass "both_programs_see_every_packet"
