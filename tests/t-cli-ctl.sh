@@ -245,7 +245,7 @@ fails_with malformed_syntax 1 \
 	"presage: malformed JSON from the controller at $S (GET /v1/links): unexpected character at byte $i" \
 	$P links
 fails_with malformed_trailing 1 \
-	"presage: malformed JSON from the controller at $S (GET /v1/pops): unexpected character at byte 27" \
+	"presage: malformed JSON from the controller at $S (GET /v1/pops): trailing data after the document at byte 27" \
 	$P pops
 fails_with not_an_object 1 \
 	"presage: unexpected answer from the controller at $S (GET /v1/predict): a JSON array, expected an object" \

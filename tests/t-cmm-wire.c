@@ -64,8 +64,16 @@ static void test_events_malformed(void)
 	static const struct {
 		const char *json, *why;
 	} bad[] = {
-		{ "", "not JSON" },
-		{ "{\"schema\": \"presage.events/1\", \"last_id\": 1", "not JSON" },
+		{ "", "not JSON: an empty answer" },
+		{ "{\"schema\": \"presage.events/1\", \"last_id\": 1",
+		  "not JSON: the document ends early, at byte 43" },
+		/* Strict parsing: json-c alone would take the next two. */
+		{ "{\"schema\": \"presage.events/1\", \"agent\": {\"started_ms\": 5}, \"last_id\": 0,"
+		  " \"events\": [],}", "not JSON: " },
+		{ "{'schema': 'presage.events/1', 'agent': {'started_ms': 5}, 'last_id': 0, 'events': []}",
+		  "not JSON: " },
+		{ "{\"schema\": \"presage.events/1\", \"agent\": {\"started_ms\": 5}, \"last_id\": 0,"
+		  " \"events\": []} \n{}", "not JSON: trailing data after the document at byte 88" },
 		{ "[1, 2]", "not a presage.events/1 document" },
 		{ "{\"schema\": \"presage.health/1\", \"agent\": {\"started_ms\": 5}, \"last_id\": 0, \"events\": []}",
 		  "not a presage.events/1 document (schema presage.health/1)" },

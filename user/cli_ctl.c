@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "cli_ctl.h"
 #include "ctl_client.h"
+#include "jsonread.h"
 #include "table.h"
 
 #define FOLLOW_INTERVAL_US 1000000
@@ -142,39 +143,10 @@ static int too_many(const struct args *a, int max)
 
 /* ---- typed look-ups ------------------------------------------------------ */
 
-static struct json_object *jget(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v = jget(o, key);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static bool jnum(struct json_object *o, const char *key, double *out)
 {
-	struct json_object *v = jget(o, key);
-
-	if (!v ||
-	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
-		return false;
-	*out = json_object_get_double(v);
+	*out = jdbl(o, key);
 	return isfinite(*out);
-}
-
-static struct json_object *jarr(struct json_object *o, const char *key)
-{
-	struct json_object *v = jget(o, key);
-
-	return v && json_object_is_type(v, json_type_array) ? v : NULL;
 }
 
 static size_t jlen(struct json_object *arr)

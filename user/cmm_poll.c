@@ -15,46 +15,21 @@
 
 #include "capbuf.h"
 #include "cmm_poll.h"
+#include "jsonread.h"
 #include "log.h"
 
 #define BODY_MAX (4u << 20)
 
-static double num(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
-		return NAN;
-	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
-		return NAN;
-	return json_object_get_double(v);
-}
-
-static json_object *obj(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
-		return NULL;
-	return v;
-}
-
 static int link_up_of(json_object *l)
 {
-	json_object *ls = obj(l, "link_state"), *v;
-	const char *st = NULL;
+	json_object *ls = jobj(l, "link_state"), *carrier = jget(ls, "carrier");
+	const char *st = jstr(l, "state"), *os = jstr(ls, "operstate");
 
-	if (json_object_object_get_ex(l, "state", &v) && json_object_is_type(v, json_type_string))
-		st = json_object_get_string(v);
 	if (st && (!strcmp(st, "missing") || !strcmp(st, "detached")))
 		return 0;
-	if (ls && json_object_object_get_ex(ls, "carrier", &v) &&
-	    json_object_is_type(v, json_type_boolean))
-		return json_object_get_boolean(v) ? 1 : 0;
-	if (ls && json_object_object_get_ex(ls, "operstate", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		const char *os = json_object_get_string(v);
-
+	if (carrier && json_object_is_type(carrier, json_type_boolean))
+		return json_object_get_boolean(carrier) ? 1 : 0;
+	if (os) {
 		if (!strcmp(os, "up"))
 			return 1;
 		if (!strcmp(os, "down") || !strcmp(os, "lowerlayerdown") || !strcmp(os, "notpresent"))
@@ -67,25 +42,14 @@ static int link_up_of(json_object *l)
 static json_object *parse_doc(const char *json, size_t len, const char *schema, char *err,
 			      size_t errlen)
 {
-	struct json_tokener *tok = json_tokener_new();
-	json_object *root, *v = NULL;
+	char why[200];
+	json_object *root = jdoc_parse(json, len, why, sizeof(why));
 
-	if (!tok) {
-		snprintf(err, errlen, "out of memory");
+	if (!root) {
+		snprintf(err, errlen, "not JSON: %s", why);
 		return NULL;
 	}
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
-		snprintf(err, errlen, "not JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
-		json_tokener_free(tok);
-		json_object_put(root);
-		return NULL;
-	}
-	json_tokener_free(tok);
-	if (!json_object_object_get_ex(root, "schema", &v) || !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), schema)) {
-		snprintf(err, errlen, "not a %s document (schema %s)", schema,
-			 v ? json_object_get_string(v) : "missing");
+	if (jdoc_schema(root, schema, err, errlen)) {
 		json_object_put(root);
 		return NULL;
 	}
@@ -94,53 +58,53 @@ static json_object *parse_doc(const char *json, size_t len, const char *schema, 
 
 int cmm_health_parse(const char *json, size_t len, struct cmm_agent_poll *out)
 {
-	json_object *root, *v, *links;
+	json_object *root, *links;
 	int n;
 
 	root = parse_doc(json, len, "presage.health/1", out->error, sizeof(out->error));
 	if (!root)
 		return -EINVAL;
-	if (!json_object_object_get_ex(root, "links", &links) ||
-	    !json_object_is_type(links, json_type_array)) {
+	links = jarr(root, "links");
+	if (!links) {
 		snprintf(out->error, sizeof(out->error), "no \"links\" array");
 		json_object_put(root);
 		return -EINVAL;
 	}
-	out->sample_ts_ms = isfinite(num(root, "ts_ms")) ? (int64_t)num(root, "ts_ms") : 0;
+	out->sample_ts_ms = isfinite(jdbl(root, "ts_ms")) ? (int64_t)jdbl(root, "ts_ms") : 0;
 	n = (int)json_object_array_length(links);
 	out->nic = 0;
 	for (int i = 0; i < n && out->nic < CMM_MAX_IC; i++) {
 		json_object *l = json_object_array_get_idx(links, i), *rtt, *tcp, *pr, *rt;
 		struct cmm_ic *ic = &out->ic[out->nic];
+		const char *name = jstr(l, "link");
 
-		if (!json_object_is_type(l, json_type_object) ||
-		    !json_object_object_get_ex(l, "link", &v) || !json_object_is_type(v, json_type_string))
+		if (!name)
 			continue;
 		memset(ic, 0, sizeof(*ic));
-		snprintf(ic->name, sizeof(ic->name), "%s", json_object_get_string(v));
-		ic->ts_ms = isfinite(num(l, "ts_ms")) ? (int64_t)num(l, "ts_ms") : out->sample_ts_ms;
-		ic->interval_s = num(l, "interval_s");
-		ic->capacity_bps = num(l, "capacity_bps");
-		ic->rx_bps = num(l, "rx_bps");
-		ic->tx_bps = num(l, "tx_bps");
-		ic->util = num(l, "utilization");
-		rtt = obj(l, "rtt");
-		ic->rtt_count = num(rtt, "samples");
-		ic->rtt_min = num(rtt, "min_ms");
-		ic->rtt_p50 = num(rtt, "p50_ms");
-		ic->rtt_p90 = num(rtt, "p90_ms");
-		ic->rtt_p99 = num(rtt, "p99_ms");
-		ic->rtt_max = num(rtt, "max_ms");
-		tcp = obj(l, "tcp");
-		ic->retrans_in = num(tcp, "rx_retrans_rate");
-		ic->retrans_out = num(tcp, "tx_retrans_rate");
-		pr = obj(l, "probe");
-		ic->probe_rtt = num(pr, "rtt_avg_ms");
-		ic->probe_loss = num(pr, "loss");
-		rt = obj(l, "routes");
-		ic->routes = num(rt, "count");
-		ic->announced = num(rt, "announced");
-		ic->withdrawn = num(rt, "withdrawn");
+		snprintf(ic->name, sizeof(ic->name), "%s", name);
+		ic->ts_ms = isfinite(jdbl(l, "ts_ms")) ? (int64_t)jdbl(l, "ts_ms") : out->sample_ts_ms;
+		ic->interval_s = jdbl(l, "interval_s");
+		ic->capacity_bps = jdbl(l, "capacity_bps");
+		ic->rx_bps = jdbl(l, "rx_bps");
+		ic->tx_bps = jdbl(l, "tx_bps");
+		ic->util = jdbl(l, "utilization");
+		rtt = jobj(l, "rtt");
+		ic->rtt_count = jdbl(rtt, "samples");
+		ic->rtt_min = jdbl(rtt, "min_ms");
+		ic->rtt_p50 = jdbl(rtt, "p50_ms");
+		ic->rtt_p90 = jdbl(rtt, "p90_ms");
+		ic->rtt_p99 = jdbl(rtt, "p99_ms");
+		ic->rtt_max = jdbl(rtt, "max_ms");
+		tcp = jobj(l, "tcp");
+		ic->retrans_in = jdbl(tcp, "rx_retrans_rate");
+		ic->retrans_out = jdbl(tcp, "tx_retrans_rate");
+		pr = jobj(l, "probe");
+		ic->probe_rtt = jdbl(pr, "rtt_avg_ms");
+		ic->probe_loss = jdbl(pr, "loss");
+		rt = jobj(l, "routes");
+		ic->routes = jdbl(rt, "count");
+		ic->announced = jdbl(rt, "announced");
+		ic->withdrawn = jdbl(rt, "withdrawn");
 		ic->link_up = link_up_of(l);
 		out->nic++;
 	}
@@ -323,21 +287,12 @@ void cmm_poller__poll(struct cmm_poller *p, struct cmm_agent_poll *out, int64_t 
 
 /* ---- events: one long poll per agent ------------------------------------- */
 
-static const char *str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* A non-negative integer member, or -1. */
 static int64_t id_of(json_object *o, const char *key)
 {
-	json_object *v;
+	json_object *v = jget(o, key);
 
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+	if (!v || !json_object_is_type(v, json_type_int))
 		return -1;
 	return json_object_get_int64(v) >= 0 ? json_object_get_int64(v) : -1;
 }
@@ -351,17 +306,17 @@ int cmm_events_parse(const char *json, size_t len, struct cmm_events_doc *out)
 	root = parse_doc(json, len, "presage.events/1", out->error, sizeof(out->error));
 	if (!root)
 		return -EINVAL;
-	out->started_ms = id_of(obj(root, "agent"), "started_ms");
+	out->started_ms = id_of(jobj(root, "agent"), "started_ms");
 	out->last_id = id_of(root, "last_id");
 	if (out->started_ms < 0 || out->last_id < 0) {
 		snprintf(out->error, sizeof(out->error), "no %s",
 			 out->started_ms < 0 ? "agent.started_ms" : "last_id");
 		goto bad;
 	}
-	out->missed = json_object_object_get_ex(root, "missed", &v) &&
-		      json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-	if (!json_object_object_get_ex(root, "events", &evs) ||
-	    !json_object_is_type(evs, json_type_array)) {
+	v = jget(root, "missed");
+	out->missed = v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+	evs = jarr(root, "events");
+	if (!evs) {
 		snprintf(out->error, sizeof(out->error), "no \"events\" array");
 		goto bad;
 	}
@@ -370,7 +325,7 @@ int cmm_events_parse(const char *json, size_t len, struct cmm_events_doc *out)
 	for (size_t k = n > CMM_EVENTS_MAX ? n - CMM_EVENTS_MAX : 0; k < n; k++) {
 		json_object *e = json_object_array_get_idx(evs, k);
 		struct cmm_agent_event *ev = &out->ev[out->n];
-		const char *kind = str(e, "kind"), *link = str(e, "link"), *detail = str(e, "detail");
+		const char *kind = jstr(e, "kind"), *link = jstr(e, "link"), *detail = jstr(e, "detail");
 
 		ev->id = id_of(e, "id");
 		ev->ts_ms = id_of(e, "ts_ms");

@@ -17,65 +17,12 @@
 
 #include "capbuf.h"
 #include "ctl_client.h"
+#include "jsonread.h"
 
 /* The largest answer we hold in memory: history of a busy link for a day at
  * 1 s is ~86k samples of ~400 bytes, well under this. */
 #define CTL_MAX_BODY (256u << 20)
 #define CTL_TIMEOUT_S 10L
-
-/* A string member of an object, else NULL. */
-static const char *str_of(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* Parse one JSON document filling the whole buffer; NULL and why otherwise. */
-static struct json_object *parse_doc(const char *p, size_t len, char *why, size_t whylen)
-{
-	struct json_tokener *tok;
-	struct json_object *doc;
-	enum json_tokener_error jerr;
-	size_t end;
-
-	if (!len) {
-		snprintf(why, whylen, "an empty answer");
-		return NULL;
-	}
-	if (memchr(p, '\0', len)) {
-		snprintf(why, whylen, "a NUL byte at byte %zu",
-			 (size_t)((const char *)memchr(p, '\0', len) - p));
-		return NULL;
-	}
-	tok = json_tokener_new();
-	if (!tok) {
-		snprintf(why, whylen, "out of memory");
-		return NULL;
-	}
-	/* Strict: json-c would otherwise take "[1,]" and single quotes. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	doc = json_tokener_parse_ex(tok, p, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (!doc && jerr == json_tokener_continue) {
-		snprintf(why, whylen, "the document ends early, at byte %zu", len);
-	} else if (!doc) {
-		snprintf(why, whylen, "%s at byte %zu", json_tokener_error_desc(jerr), end);
-	} else {
-		while (end < len && isspace((unsigned char)p[end]))
-			end++;
-		if (end < len) {
-			snprintf(why, whylen, "trailing data after the document at byte %zu", end);
-			json_object_put(doc);
-			doc = NULL;
-		}
-	}
-	json_tokener_free(tok);
-	return doc;
-}
 
 /*
  * GET `path` (with its query) from the controller at `sock`. Returns 0 and
@@ -146,10 +93,10 @@ int ctl_get_ex(const char *sock, const char *path, unsigned flags, struct json_o
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	doc = parse_doc(b.p, b.len, why, sizeof(why));
+	doc = jdoc_parse(b.p, b.len, why, sizeof(why));
 	if (status != 200) {
 		msg =
-		    doc && json_object_is_type(doc, json_type_object) ? str_of(doc, "error") : NULL;
+		    doc && json_object_is_type(doc, json_type_object) ? jstr(doc, "error") : NULL;
 		if (status == 404 && msg)
 			fprintf(stderr, "presage: %s\n", msg);
 		else if (msg)
@@ -176,7 +123,7 @@ int ctl_get_ex(const char *sock, const char *path, unsigned flags, struct json_o
 		goto out;
 	}
 	/* The planner's document has no schema; any other one must be ours. */
-	schema = str_of(doc, "schema");
+	schema = jstr(doc, "schema");
 	if (schema && strcmp(schema, CTL_SCHEMA)) {
 		fprintf(
 		    stderr,
