@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "harness.h"
+#include "pktbuild.h"
 #include "user/probe.h"
 
 static void test_probe_rtt_stats_empty(void)
@@ -91,20 +92,6 @@ static void test_probe_rtt_stats_random(void)
 	}
 }
 
-static uint16_t csum(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint32_t sum = 0;
-
-	for (; len > 1; p += 2, len -= 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
-}
-
 enum { IDENT = 0xbeef };
 static const uint64_t COOKIE = 0x0123456789abcdefULL;
 
@@ -124,7 +111,7 @@ static size_t make_v4_reply(uint8_t *buf, size_t cap, const struct probe_id *id,
 	n = probe_build_request(AF_INET, buf + ihl, cap - ihl, IDENT, COOKIE, id);
 	h->type = ICMP_ECHOREPLY;
 	h->checksum = 0;
-	h->checksum = csum(h, n);
+	h->checksum = htons(pb_csum(h, n));
 	return ihl + n;
 }
 
@@ -151,7 +138,7 @@ static void test_probe_codec_roundtrip(void)
 	ASSERT_TRUE(got.link == 3 && got.target == 7 && got.seq == 0xfffe1234,
 		    "IPv6 reply gives back link, target, seq");
 	n = probe_build_request(AF_INET, buf, sizeof(buf), IDENT, COOKIE, &id);
-	ASSERT_EQ(csum(buf, n), 0, "IPv4 request checksum is valid");
+	ASSERT_EQ(pb_csum(buf, n), 0, "IPv4 request checksum is valid");
 	ASSERT_EQ(probe_build_request(AF_INET, buf, 10, IDENT, COOKIE, &id), 0,
 		  "request into a too small buffer: 0");
 }
@@ -189,7 +176,7 @@ static void test_probe_codec_hostile(void)
 	h->type = ICMP_ECHOREPLY;
 	h->un.echo.sequence = htons(78);
 	h->checksum = 0;
-	h->checksum = csum(h, n - 28);
+	h->checksum = htons(pb_csum(h, n - 28));
 	ASSERT_EQ(probe_parse_reply(AF_INET, buf, n, IDENT, COOKIE, &got), PROBE_ERR_FOREIGN,
 		  "ICMP sequence disagrees with the payload's");
 	buf[0] = 0x44;	/* IHL 4 words: shorter than the IPv4 header */

@@ -75,17 +75,6 @@ static int parse_mac(const char *s, unsigned char *m)
 		      &m[5]) == 6 ? 0 : -1;
 }
 
-static uint16_t ip_csum(const uint8_t *h, int len)
-{
-	uint32_t s = 0;
-
-	for (int i = 0; i < len; i += 2)
-		s += (uint32_t)h[i] << 8 | h[i + 1];
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* The generator: runs in the gen namespace until killed. */
 static void generate(void)
 {
@@ -119,7 +108,7 @@ static void generate(void)
 		len = pb_build(&s, p);
 		memcpy(p, dst_mac, 6);
 		memcpy(p + 6, src_mac, 6);
-		pb_put16(p + 24, ip_csum(p + 14, 20));
+		pb_put16(p + 24, pb_csum(p + 14, 20));
 	}
 	for (;;) {
 		for (int f = 0; f < flows; f += BATCH) {
