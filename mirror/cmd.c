@@ -26,14 +26,42 @@
 #include "mirror/agent.h"
 #include "mirror/ctl.h"
 #include "mirror/opts.h"
+#include "numparse.h"
 
 static bool json;
+
+#define MIRROR_TTL_MAX 31536000ULL	/* a signed order lives a year at most */
+#define TOP_MAX 10000000ULL		/* -n and --counters */
 
 static bool want_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return true;
+	return false;
+}
+
+/*
+ * The value @v of option @opt of `presage mirror @cmd` as a number in
+ * [@lo, @hi]; false after saying what was wrong with it.
+ */
+static bool opt_dbl(const char *cmd, const char *opt, const char *v, double lo, double hi,
+		    double *out)
+{
+	if (!parse_dbl(v, lo, hi, out))
+		return true;
+	fprintf(stderr, "mirror %s: %s takes a number from %g to %g, not '%s'\n", cmd, opt, lo, hi,
+		v);
+	return false;
+}
+
+static bool opt_ull(const char *cmd, const char *opt, const char *v, unsigned long long lo,
+		    unsigned long long hi, unsigned long long *out)
+{
+	if (!parse_ull(v, lo, hi, out))
+		return true;
+	fprintf(stderr, "mirror %s: %s takes a whole number from %llu to %llu, not '%s'\n", cmd,
+		opt, lo, hi, v);
 	return false;
 }
 
@@ -60,6 +88,7 @@ static int cmd_sign(int argc, char **argv)
 	struct mirror_order o = { 0 };
 	const char *key = NULL, *out = NULL;
 	long ttl = 600;
+	unsigned long long u;
 	char *text;
 	size_t len;
 	int err;
@@ -100,11 +129,15 @@ static int cmd_sign(int argc, char **argv)
 			snprintf(o.destination, sizeof(o.destination), "%s", v);
 		else if (!strcmp(a, "--id"))
 			snprintf(o.id, sizeof(o.id), "%s", v);
-		else if (!strcmp(a, "--ttl"))
-			ttl = atol(v);
-		else if (!strcmp(a, "--bwlimit"))
-			o.bwlimit = strtoull(v, NULL, 10);
-		else if (!strcmp(a, "--host"))
+		else if (!strcmp(a, "--ttl")) {
+			if (!opt_ull("sign", a, v, 1, MIRROR_TTL_MAX, &u))
+				return 2;
+			ttl = (long)u;
+		} else if (!strcmp(a, "--bwlimit")) {
+			if (!opt_ull("sign", a, v, 0, UINT64_MAX, &u))
+				return 2;
+			o.bwlimit = u;
+		} else if (!strcmp(a, "--host"))
 			o.hosts[o.nhosts++] = (char *)v;
 		else if (!strcmp(a, "--item"))
 			o.items[o.nitems++] = (char *)v;
@@ -167,12 +200,13 @@ static int cmd_pull(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int r = mirror_cfg_opt(&cfg, argv[i], v);
+		char why[160];
+		int r = mirror_cfg_opt(&cfg, argv[i], v, why, sizeof(why));
 
 		if (r == 1) {
 			i++;
 		} else if (r < 0) {
-			fprintf(stderr, "mirror pull: bad value for %s\n", argv[i]);
+			fprintf(stderr, "mirror pull: %s\n", why);
 			return 2;
 		} else if (!strcmp(argv[i], "--order") && v) {
 			order_file = v;
@@ -366,6 +400,7 @@ static int cmd_top(int argc, char **argv)
 {
 	const char *log = NULL, *fmt = "combined", *host = NULL;
 	size_t n = 20, k = 4096;
+	unsigned long long u;
 	double half_life = 300, interval = 2, duration = 0;
 	bool follow = false;
 	struct top_ctx c = { 0 };
@@ -398,17 +433,20 @@ static int cmd_top(int argc, char **argv)
 				fmt = v;
 			else if (!strcmp(a, "--host"))
 				host = v;
-			else if (!strcmp(a, "-n"))
-				n = (size_t)atol(v);
-			else if (!strcmp(a, "--counters"))
-				k = (size_t)atol(v);
-			else if (!strcmp(a, "--half-life"))
-				half_life = atof(v);
-			else if (!strcmp(a, "--interval"))
-				interval = atof(v);
-			else if (!strcmp(a, "--duration"))
-				duration = atof(v);
-			else {
+			else if (!strcmp(a, "-n") || !strcmp(a, "--counters")) {
+				if (!opt_ull("top", a, v, 1, TOP_MAX, &u))
+					return 2;
+				*(a[1] == 'n' ? &n : &k) = (size_t)u;
+			} else if (!strcmp(a, "--half-life")) {
+				if (!opt_dbl("top", a, v, 0, 1e9, &half_life))
+					return 2;
+			} else if (!strcmp(a, "--interval")) {
+				if (!opt_dbl("top", a, v, 0.01, 3600, &interval))
+					return 2;
+			} else if (!strcmp(a, "--duration")) {
+				if (!opt_dbl("top", a, v, 0, 1e9, &duration))
+					return 2;
+			} else {
 				fprintf(stderr, "mirror top: unknown option %s\n", a);
 				return 2;
 			}
@@ -474,6 +512,7 @@ static int cmd_plan(int argc, char **argv)
 {
 	const char *topo = NULL, *items_file = NULL;
 	struct mirror_plan_req req = { .lead_s = 600 };
+	unsigned long long u;
 	struct mirror_plan_item *items = NULL;
 	struct mirror_topology t;
 	struct mirror_plan p;
@@ -509,13 +548,17 @@ static int cmd_plan(int argc, char **argv)
 			req.at_risk = v;
 		else if (!strcmp(a, "--items"))
 			items_file = v;
-		else if (!strcmp(a, "--lead"))
-			req.lead_s = atof(v);
-		else if (!strcmp(a, "--budget-cost"))
-			req.budget_cost = atof(v);
-		else if (!strcmp(a, "--budget-bytes"))
-			req.budget_bytes = strtoull(v, NULL, 10);
-		else {
+		else if (!strcmp(a, "--lead")) {
+			if (!opt_dbl("plan", a, v, 0, 86400, &req.lead_s))
+				return 2;
+		} else if (!strcmp(a, "--budget-cost")) {
+			if (!opt_dbl("plan", a, v, 0, 1e18, &req.budget_cost))
+				return 2;
+		} else if (!strcmp(a, "--budget-bytes")) {
+			if (!opt_ull("plan", a, v, 0, UINT64_MAX, &u))
+				return 2;
+			req.budget_bytes = u;
+		} else {
 			fprintf(stderr, "mirror plan: unknown option %s\n", a);
 			return 2;
 		}

@@ -68,14 +68,15 @@ int main(int argc, char **argv)
 	}
 	for (i = 2; i < argc; i++) {
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		int r = mirror_cfg_opt(&cfg, argv[i], val);
+		char why[160];
+		int r = mirror_cfg_opt(&cfg, argv[i], val, why, sizeof(why));
 
 		if (r == 1) {
 			i++;
 			continue;
 		}
 		if (r < 0) {
-			fprintf(stderr, "presage-mirrord: bad or missing value for %s\n", argv[i]);
+			fprintf(stderr, "presage-mirrord: %s\n", why);
 			return 2;
 		}
 		if (!strcmp(argv[i], "--order") && val) {

@@ -9,6 +9,7 @@
 
 #include "mirror/agent.h"
 #include "mirror/opts.h"
+#include "numparse.h"
 
 const char mirror_cfg_usage[] =
 	"  --root DIR          content store (DIR/<host>/<path>)\n"
@@ -18,8 +19,10 @@ const char mirror_cfg_usage[] =
 	"  --cert FILE --key FILE --ca FILE   TLS 1.3 identity and deployment CA (PEM)\n"
 	"  --order-pub FILE    controller's Ed25519 public key (PEM)\n";
 
-int mirror_cfg_opt(struct mirror_agent_cfg *cfg, const char *opt, const char *val)
+int mirror_cfg_opt(struct mirror_agent_cfg *cfg, const char *opt, const char *val, char *why,
+		   size_t whylen)
 {
+	unsigned long long u;
 	static const struct {
 		const char *name;
 		size_t off;
@@ -39,23 +42,35 @@ int mirror_cfg_opt(struct mirror_agent_cfg *cfg, const char *opt, const char *va
 		if (strcmp(opt, s[i].name))
 			continue;
 		if (!val)
-			return -1;
+			goto missing;
 		*(const char **)((char *)cfg + s[i].off) = val;
 		return 1;
 	}
 	if (!strcmp(opt, "--parallel")) {
 		if (!val)
+			goto missing;
+		if (parse_ull(val, 1, 64, &u)) {
+			snprintf(why, whylen, "%s takes a whole number from 1 to 64, not '%s'", opt, val);
 			return -1;
-		cfg->parallel = atoi(val);
-		return cfg->parallel > 0 && cfg->parallel <= 64 ? 1 : -1;
+		}
+		cfg->parallel = (int)u;
+		return 1;
 	}
 	if (!strcmp(opt, "--bwlimit")) {
 		if (!val)
+			goto missing;
+		if (parse_ull(val, 0, UINT64_MAX, &u)) {
+			snprintf(why, whylen, "%s takes bytes per second (a whole number), not '%s'", opt,
+				 val);
 			return -1;
-		cfg->bwlimit = strtoull(val, NULL, 10);
+		}
+		cfg->bwlimit = u;
 		return 1;
 	}
 	return 0;
+missing:
+	snprintf(why, whylen, "%s needs a value", opt);
+	return -1;
 }
 
 int mirror_cfg_check(const struct mirror_agent_cfg *cfg, bool server)

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "numparse.h"
 #include "pfa/csv.h"
 #include "pfa/synth.h"
 
@@ -53,19 +54,6 @@ static void synth_usage(FILE *f)
 		"  -h, --help        this help\n");
 }
 
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || *end || errno || !(v >= lo && v <= hi))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int cmd_synth(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -93,35 +81,35 @@ static int cmd_synth(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:e:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (parse_double(optarg, 0, 1e18, &v))
+			if (parse_dbl(optarg, 0, 1e18, &v))
 				goto bad;
 			cfg.seed = (uint64_t)v;
 			break;
 		case 'l':
-			if (parse_double(optarg, 1, 1024, &v))
+			if (parse_dbl(optarg, 1, 1024, &v))
 				goto bad;
 			cfg.n_links = (unsigned)v;
 			break;
 		case 'd':
-			if (parse_double(optarg, 1.0 / 24, 60, &v))
+			if (parse_dbl(optarg, 1.0 / 24, 60, &v))
 				goto bad;
 			cfg.duration_s = (uint32_t)(v * 86400);
 			break;
 		case 'S':
-			if (parse_double(optarg, 1, 9999999999.0, &v))
+			if (parse_dbl(optarg, 1, 9999999999.0, &v))
 				goto bad;
 			cfg.start_ts = (int64_t)v;
 			break;
 		case 'f':
-			if (parse_double(optarg, 0, 50, &cfg.fail_per_day))
+			if (parse_dbl(optarg, 0, 50, &cfg.fail_per_day))
 				goto bad;
 			break;
 		case 'b':
-			if (parse_double(optarg, 0, 50, &cfg.benign_per_day))
+			if (parse_dbl(optarg, 0, 50, &cfg.benign_per_day))
 				goto bad;
 			break;
 		case 'm':
-			if (parse_double(optarg, 0, 0.5, &cfg.missing))
+			if (parse_dbl(optarg, 0, 0.5, &cfg.missing))
 				goto bad;
 			break;
 		case 'o':

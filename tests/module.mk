@@ -7,6 +7,11 @@ $(BUILD)/tests/t-fsutil: $(BUILD)/tests/t-fsutil.o $(BUILD)/libpresage.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
 TEST_BINS += $(BUILD)/tests/t-fsutil
 
+$(BUILD)/tests/t-numparse: $(BUILD)/tests/t-numparse.o $(BUILD)/libpresage.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm
+TEST_BINS += $(BUILD)/tests/t-numparse
+
 # BPF_PROG_TEST_RUN table of crafted packets.
 $(BUILD)/tests/t-bpf-prog: $(BUILD)/tests/t-bpf-prog.o $(BUILD)/libpresage.a
 	$(call msg,LINK,$@)

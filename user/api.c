@@ -17,6 +17,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "numparse.h"
 
 #ifndef PRESAGE_VERSION
 #define PRESAGE_VERSION "unknown"
@@ -312,19 +313,12 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
 /* Unix ms, or an event id: decimal digits only, no sign, fits 63 bits. */
 static int parse_u63(const char *s, uint64_t *out)
 {
-	uint64_t v = 0;
+	unsigned long long v;
+	int err = parse_ull(s, 0, INT64_MAX, &v);
 
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		if (v > (INT64_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
+	if (!err)
+		*out = v;
+	return err;
 }
 
 /* ---- endpoints ---------------------------------------------------------- */

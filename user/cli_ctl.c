@@ -28,6 +28,7 @@
 #include "cli_ctl.h"
 #include "ctl_client.h"
 #include "jsonread.h"
+#include "numparse.h"
 #include "table.h"
 
 #define FOLLOW_INTERVAL_US 1000000
@@ -680,17 +681,6 @@ static void on_signal(int sig)
 	stop = sig;
 }
 
-static int parse_u64(const char *s, unsigned long long *out)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || *end ? -EINVAL : 0;
-}
-
 static int cmd_events(int argc, char **argv)
 {
 	struct args a = {.name = "events"};
@@ -703,7 +693,7 @@ static int cmd_events(int argc, char **argv)
 		return rc;
 	if ((rc = too_many(&a, 0)))
 		return rc;
-	if (a.since && parse_u64(a.since, &since)) {
+	if (a.since && parse_ull(a.since, 0, INT64_MAX, &since)) {
 		fprintf(stderr, "presage events: --since wants a journal id (a number), got '%s'\n",
 			a.since);
 		return 2;

@@ -11,6 +11,7 @@
 
 #include "cmm_config.h"
 #include "config.h"
+#include "numparse.h"
 
 #define MAX_WORDS 12
 
@@ -89,15 +90,7 @@ int cmm_parse_size(const char *s, double *out)
 
 static int parse_num(const char *s, double min, double max, double *out)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || *end || errno || !isfinite(v) || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
+	return parse_dbl(s, min, max, out) ? -EINVAL : 0;
 }
 
 /* "50%" or "0.5" into a fraction in (0, 1]. */

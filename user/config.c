@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "fsutil.h"
+#include "numparse.h"
 #include "presage.h"
 
 #define MAX_WORDS 8
@@ -50,14 +51,11 @@ static const struct {
 /* A whole decimal number from @min to @max. 0 or -EINVAL. */
 static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	unsigned long long v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (end == s || *end || errno || v < min || v > max)
+	if (parse_ull(s, min, max, &v))
 		return -EINVAL;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 

@@ -2,7 +2,8 @@
 # user/: shared library code, the IHM agent (ihmd) and the presage CLI.
 
 LIB_OBJS := $(BUILD)/user/lib/log.o $(BUILD)/user/lib/fsutil.o $(BUILD)/user/lib/json.o \
-	$(BUILD)/user/lib/netns.o $(BUILD)/user/lib/capbuf.o $(BUILD)/user/lib/jsonread.o
+	$(BUILD)/user/lib/netns.o $(BUILD)/user/lib/capbuf.o $(BUILD)/user/lib/jsonread.o \
+	$(BUILD)/user/lib/numparse.o
 $(BUILD)/libpresage.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
@@ -22,7 +23,8 @@ BINS += $(BUILD)/presage
 
 # tests/t-cli-ctl.sh runs the controller forms of mirror plan|list and dns
 # show through this driver until the mirror and dns dispatchers call them.
-$(BUILD)/tests/cli-ctl-hooks: $(BUILD)/tests/cli-ctl-hooks.o $(CTL_CLI_OBJS) $(BUILD)/user/lib/capbuf.o $(BUILD)/user/lib/jsonread.o
+$(BUILD)/tests/cli-ctl-hooks: $(BUILD)/tests/cli-ctl-hooks.o $(CTL_CLI_OBJS) $(BUILD)/user/lib/capbuf.o $(BUILD)/user/lib/jsonread.o \
+	$(BUILD)/user/lib/numparse.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljson-c -lm
 TEST_BINS += $(BUILD)/tests/cli-ctl-hooks
