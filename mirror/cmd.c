@@ -12,6 +12,7 @@
  *                            (presage-mirrord run), by hand
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +31,8 @@
 
 static bool json;
 
-#define MIRROR_TTL_MAX 31536000ULL	/* a signed order lives a year at most */
-#define TOP_MAX 10000000ULL		/* -n and --counters */
+#define MIRROR_TTL_MAX 31536000	/* a signed order lives a year at most */
+#define TOP_MAX 10000000		/* -n and --counters */
 
 static bool want_help(int argc, char **argv)
 {
@@ -55,13 +56,13 @@ static bool opt_dbl(const char *cmd, const char *opt, const char *v, double lo, 
 	return false;
 }
 
-static bool opt_ull(const char *cmd, const char *opt, const char *v, unsigned long long lo,
-		    unsigned long long hi, unsigned long long *out)
+static bool opt_u64(const char *cmd, const char *opt, const char *v, uint64_t lo, uint64_t hi,
+		    uint64_t *out)
 {
-	if (!parse_ull(v, lo, hi, out))
+	if (!parse_u64(v, lo, hi, out))
 		return true;
-	fprintf(stderr, "mirror %s: %s takes a whole number from %llu to %llu, not '%s'\n", cmd,
-		opt, lo, hi, v);
+	fprintf(stderr, "mirror %s: %s takes a whole number from %" PRIu64 " to %" PRIu64 ", not '%s'\n",
+		cmd, opt, lo, hi, v);
 	return false;
 }
 
@@ -87,8 +88,7 @@ static int cmd_sign(int argc, char **argv)
 {
 	struct mirror_order o = { 0 };
 	const char *key = NULL, *out = NULL;
-	long ttl = 600;
-	unsigned long long u;
+	uint64_t ttl = 600;
 	char *text;
 	size_t len;
 	int err;
@@ -130,13 +130,11 @@ static int cmd_sign(int argc, char **argv)
 		else if (!strcmp(a, "--id"))
 			snprintf(o.id, sizeof(o.id), "%s", v);
 		else if (!strcmp(a, "--ttl")) {
-			if (!opt_ull("sign", a, v, 1, MIRROR_TTL_MAX, &u))
+			if (!opt_u64("sign", a, v, 1, MIRROR_TTL_MAX, &ttl))
 				return 2;
-			ttl = (long)u;
 		} else if (!strcmp(a, "--bwlimit")) {
-			if (!opt_ull("sign", a, v, 0, UINT64_MAX, &u))
+			if (!opt_u64("sign", a, v, 0, UINT64_MAX, &o.bwlimit))
 				return 2;
-			o.bwlimit = u;
 		} else if (!strcmp(a, "--host"))
 			o.hosts[o.nhosts++] = (char *)v;
 		else if (!strcmp(a, "--item"))
@@ -151,7 +149,7 @@ static int cmd_sign(int argc, char **argv)
 		fprintf(stderr, "mirror sign: need --key, --source, --source-addr, --dest and a --host or --item\n");
 		return 2;
 	}
-	o.expires = (int64_t)time(NULL) + ttl;
+	o.expires = (int64_t)time(NULL) + (int64_t)ttl;
 	err = mirror_order__sign(&o, key, &text, &len);
 	free(o.hosts);
 	free(o.items);
@@ -400,7 +398,7 @@ static int cmd_top(int argc, char **argv)
 {
 	const char *log = NULL, *fmt = "combined", *host = NULL;
 	size_t n = 20, k = 4096;
-	unsigned long long u;
+	uint64_t u;
 	double half_life = 300, interval = 2, duration = 0;
 	bool follow = false;
 	struct top_ctx c = { 0 };
@@ -434,7 +432,7 @@ static int cmd_top(int argc, char **argv)
 			else if (!strcmp(a, "--host"))
 				host = v;
 			else if (!strcmp(a, "-n") || !strcmp(a, "--counters")) {
-				if (!opt_ull("top", a, v, 1, TOP_MAX, &u))
+				if (!opt_u64("top", a, v, 1, TOP_MAX, &u))
 					return 2;
 				*(a[1] == 'n' ? &n : &k) = (size_t)u;
 			} else if (!strcmp(a, "--half-life")) {
@@ -512,7 +510,6 @@ static int cmd_plan(int argc, char **argv)
 {
 	const char *topo = NULL, *items_file = NULL;
 	struct mirror_plan_req req = { .lead_s = 600 };
-	unsigned long long u;
 	struct mirror_plan_item *items = NULL;
 	struct mirror_topology t;
 	struct mirror_plan p;
@@ -555,9 +552,8 @@ static int cmd_plan(int argc, char **argv)
 			if (!opt_dbl("plan", a, v, 0, 1e18, &req.budget_cost))
 				return 2;
 		} else if (!strcmp(a, "--budget-bytes")) {
-			if (!opt_ull("plan", a, v, 0, UINT64_MAX, &u))
+			if (!opt_u64("plan", a, v, 0, UINT64_MAX, &req.budget_bytes))
 				return 2;
-			req.budget_bytes = u;
 		} else {
 			fprintf(stderr, "mirror plan: unknown option %s\n", a);
 			return 2;

@@ -22,7 +22,7 @@ const char mirror_cfg_usage[] =
 int mirror_cfg_opt(struct mirror_agent_cfg *cfg, const char *opt, const char *val, char *why,
 		   size_t whylen)
 {
-	unsigned long long u;
+	uint64_t u;
 	static const struct {
 		const char *name;
 		size_t off;
@@ -49,7 +49,7 @@ int mirror_cfg_opt(struct mirror_agent_cfg *cfg, const char *opt, const char *va
 	if (!strcmp(opt, "--parallel")) {
 		if (!val)
 			goto missing;
-		if (parse_ull(val, 1, 64, &u)) {
+		if (parse_u64(val, 1, 64, &u)) {
 			snprintf(why, whylen, "%s takes a whole number from 1 to 64, not '%s'", opt, val);
 			return -1;
 		}
@@ -59,12 +59,11 @@ int mirror_cfg_opt(struct mirror_agent_cfg *cfg, const char *opt, const char *va
 	if (!strcmp(opt, "--bwlimit")) {
 		if (!val)
 			goto missing;
-		if (parse_ull(val, 0, UINT64_MAX, &u)) {
+		if (parse_u64(val, 0, UINT64_MAX, &cfg->bwlimit)) {
 			snprintf(why, whylen, "%s takes bytes per second (a whole number), not '%s'", opt,
 				 val);
 			return -1;
 		}
-		cfg->bwlimit = u;
 		return 1;
 	}
 	return 0;

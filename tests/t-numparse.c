@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* user/lib/numparse: numbers are read whole, checked, and never wrap. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -35,13 +36,13 @@ static void test_dbl(void)
 	ASSERT_EQ(parse_dbl(NULL, 0, 1, &(double){ 0 }), -EINVAL, "NULL");
 }
 
-static void test_ull(void)
+static void test_u64(void)
 {
 	static const struct {
 		const char *s;
-		unsigned long long lo, hi;
+		uint64_t lo, hi;
 		int err;
-		unsigned long long v;
+		uint64_t v;
 	} c[] = {
 		{ "1", 1, 64, 0, 1 },
 		{ "64", 1, 64, 0, 64 },
@@ -60,11 +61,12 @@ static void test_ull(void)
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		unsigned long long v = 42;
-		int err = parse_ull(c[i].s, c[i].lo, c[i].hi, &v);
+		uint64_t v = 42;
+		int err = parse_u64(c[i].s, c[i].lo, c[i].hi, &v);
 		char what[96];
 
-		snprintf(what, sizeof(what), "parse_ull(\"%s\", %llu, %llu)", c[i].s, c[i].lo, c[i].hi);
+		snprintf(what, sizeof(what), "parse_u64(\"%s\", %" PRIu64 ", %" PRIu64 ")", c[i].s,
+			 c[i].lo, c[i].hi);
 		ASSERT_EQ(err, c[i].err, what);
 		ASSERT_TRUE(c[i].err ? v == 42 : v == c[i].v, what);
 	}
@@ -73,6 +75,6 @@ static void test_ull(void)
 int main(void)
 {
 	RUN(test_dbl);
-	RUN(test_ull);
+	RUN(test_u64);
 	return harness_exit();
 }

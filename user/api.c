@@ -310,17 +310,6 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
-/* Unix ms, or an event id: decimal digits only, no sign, fits 63 bits. */
-static int parse_u63(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	int err = parse_ull(s, 0, INT64_MAX, &v);
-
-	if (!err)
-		*out = v;
-	return err;
-}
-
 /* ---- endpoints ---------------------------------------------------------- */
 
 static enum MHD_Result ep_health(struct api *a, struct MHD_Connection *c, struct query *q)
@@ -361,7 +350,7 @@ static enum MHD_Result ep_history(struct api *a, struct MHD_Connection *c, struc
 	struct body b;
 	ssize_t n;
 
-	if (q->val[0] && parse_u63(q->val[0], &since))
+	if (q->val[0] && parse_u64(q->val[0], 0, INT64_MAX, &since))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
 				   "since '%.64s' is not a time in Unix milliseconds (digits only, e.g. since=%llu)",
 				   q->val[0], (unsigned long long)store_started_ms(a->st));
@@ -412,15 +401,15 @@ static enum MHD_Result ep_events(struct api *a, struct MHD_Connection *c, struct
 		*q->req_cls = NULL; /* the slot is free: on_completed must not free it again */
 	}
 
-	if (q->val[0] && parse_u63(q->val[0], &since))
+	if (q->val[0] && parse_u64(q->val[0], 0, INT64_MAX, &since))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
 				   "since '%.64s' is not a time in Unix milliseconds (digits only)",
 				   q->val[0]);
-	if (q->val[1] && parse_u63(q->val[1], &after))
+	if (q->val[1] && parse_u64(q->val[1], 0, INT64_MAX, &after))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
 				   "after '%.64s' is not an event id (digits only; the last id you saw)",
 				   q->val[1]);
-	if (q->val[2] && (parse_u63(q->val[2], &wait) || wait > API_WAIT_MAX_MS))
+	if (q->val[2] && parse_u64(q->val[2], 0, API_WAIT_MAX_MS, &wait))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, NULL,
 				   "wait '%.64s' is not a time in milliseconds from 0 to %d",
 				   q->val[2], API_WAIT_MAX_MS);

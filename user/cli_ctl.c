@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -684,7 +685,7 @@ static void on_signal(int sig)
 static int cmd_events(int argc, char **argv)
 {
 	struct args a = {.name = "events"};
-	unsigned long long since = 0;
+	uint64_t since = 0;
 	bool header = true, seen = false, gone = false;
 	int rc, err;
 
@@ -693,7 +694,7 @@ static int cmd_events(int argc, char **argv)
 		return rc;
 	if ((rc = too_many(&a, 0)))
 		return rc;
-	if (a.since && parse_ull(a.since, 0, INT64_MAX, &since)) {
+	if (a.since && parse_u64(a.since, 0, INT64_MAX, &since)) {
 		fprintf(stderr, "presage events: --since wants a journal id (a number), got '%s'\n",
 			a.since);
 		return 2;
@@ -708,7 +709,7 @@ static int cmd_events(int argc, char **argv)
 		struct tbl t;
 		size_t n;
 
-		snprintf(path, sizeof(path), "/v1/events?since=%llu", since);
+		snprintf(path, sizeof(path), "/v1/events?since=%" PRIu64, since);
 		err = ctl_get_ex(a.sock, path, gone ? CTL_QUIET_UNREACHABLE : 0, &doc);
 		if (err == -CTL_E_UNREACHABLE && a.follow && seen) {
 			/* Following across a restart of cmmd (upgrade, crash
@@ -733,7 +734,7 @@ static int cmd_events(int argc, char **argv)
 			double id;
 
 			if (jnum(json_object_array_get_idx(rows, i), "id", &id) && id > since)
-				since = (unsigned long long)id;
+				since = (uint64_t)id;
 		}
 		if (a.json) {
 			if (!a.follow || n)

@@ -88,11 +88,6 @@ int cmm_parse_size(const char *s, double *out)
 	return 0;
 }
 
-static int parse_num(const char *s, double min, double max, double *out)
-{
-	return parse_dbl(s, min, max, out) ? -EINVAL : 0;
-}
-
 /* "50%" or "0.5" into a fraction in (0, 1]. */
 static int parse_share(const char *s, double *out)
 {
@@ -105,12 +100,12 @@ static int parse_share(const char *s, double *out)
 			return -EINVAL;
 		memcpy(buf, s, n - 1);
 		buf[n - 1] = '\0';
-		if (parse_num(buf, 0, 100, &v) || v <= 0)
+		if (parse_dbl(buf, 0, 100, &v) || v <= 0)
 			return -EINVAL;
 		*out = v / 100;
 		return 0;
 	}
-	if (parse_num(s, 0, 1, &v) || v <= 0)
+	if (parse_dbl(s, 0, 1, &v) || v <= 0)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -218,7 +213,7 @@ static int pfa_key(struct config_parser *p, struct cmm_config *c, char **w, int 
 	if (!strcmp(k, "enter") || !strcmp(k, "exit")) {
 		double v;
 
-		if (parse_num(w[1], 0, 1, &v) || v <= 0 || v >= 1)
+		if (parse_dbl(w[1], 0, 1, &v) || v <= 0 || v >= 1)
 			return config_perr(p, "%s '%s' must be a probability between 0 and 1 (e.g. 0.6)", k,
 					   w[1]);
 		*(k[1] == 'n' ? &c->enter : &c->exit) = v;
@@ -263,13 +258,13 @@ static int policy_key(struct config_parser *p, struct cmm_config *c, char **w, i
 		return 0;
 	}
 	if (!strcmp(k, "budget-cost")) {
-		if (parse_num(w[1], 0, 1e12, &v))
+		if (parse_dbl(w[1], 0, 1e12, &v))
 			return config_perr(p, "budget-cost '%s' is not a number >= 0", w[1]);
 		c->budget_cost = v;
 		return 0;
 	}
 	if (!strcmp(k, "hot-items")) {
-		if (parse_num(w[1], 1, 100000, &v) || v != floor(v))
+		if (parse_dbl(w[1], 1, 100000, &v) || v != floor(v))
 			return config_perr(p, "hot-items '%s' must be a whole number from 1 to 100000", w[1]);
 		c->hot_items = (uint32_t)v;
 		return 0;
@@ -296,7 +291,7 @@ static int dns_key(struct config_parser *p, struct cmm_config *c, char **w, int 
 		c->dns_port = 53;
 		if (hash) {
 			*hash++ = '\0';
-			if (parse_num(hash, 1, 65535, &v) || v != floor(v))
+			if (parse_dbl(hash, 1, 65535, &v) || v != floor(v))
 				return config_perr(p, "server '%s': port after '#' must be 1-65535", w[1]);
 			c->dns_port = (uint16_t)v;
 		}
@@ -313,7 +308,7 @@ static int dns_key(struct config_parser *p, struct cmm_config *c, char **w, int 
 	if (!strcmp(k, "key-name"))
 		return set_str(p, c->key_name, sizeof(c->key_name), k, w[1]);
 	if (!strcmp(k, "ttl")) {
-		if (parse_num(w[1], 1, 86400, &v) || v != floor(v))
+		if (parse_dbl(w[1], 1, 86400, &v) || v != floor(v))
 			return config_perr(p, "ttl '%s' must be whole seconds from 1 to 86400", w[1]);
 		c->dns_ttl = (uint32_t)v;
 		return 0;
@@ -367,7 +362,7 @@ static int pop_key(struct config_parser *p, struct cmm_config *c, struct cmm_pop
 		return 0;
 	}
 	if (!strcmp(k, "storage-cost")) {
-		if (parse_num(w[1], 0, 1e9, &v))
+		if (parse_dbl(w[1], 0, 1e9, &v))
 			return config_perr(p, "storage-cost '%s' is not a number >= 0", w[1]);
 		pop->storage_cost = v;
 		return 0;
@@ -411,7 +406,7 @@ static int host_key(struct config_parser *p, struct cmm_config *c, struct cmm_ho
 		return 0;
 	}
 	if (!strcmp(k, "ttl")) {
-		if (parse_num(w[1], 1, 86400, &v) || v != floor(v))
+		if (parse_dbl(w[1], 1, 86400, &v) || v != floor(v))
 			return config_perr(p, "ttl '%s' must be whole seconds from 1 to 86400", w[1]);
 		h->ttl = (uint32_t)v;
 		return 0;
@@ -638,7 +633,7 @@ int cmm_config_parse(struct cmm_config *c, char *text, const char *path, char *e
 				return config_perr(&p, "expected 'link POP POP cost PER-GB'");
 			if (!config_valid_name(w[1], 32) || !config_valid_name(w[2], 32))
 				return config_perr(&p, "link '%s' '%s': not pop names", w[1], w[2]);
-			if (parse_num(w[4], 0, 1e9, &v))
+			if (parse_dbl(w[4], 0, 1e9, &v))
 				return config_perr(&p, "link cost '%s' is not a number >= 0", w[4]);
 			if (c->nlinks == CMM_MAX_POP_LINKS)
 				return config_perr(&p, "more than %d links", CMM_MAX_POP_LINKS);

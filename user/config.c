@@ -48,27 +48,16 @@ static const struct {
 	{ "babel", RTPROT_BABEL }, { "dhcp", RTPROT_DHCP },
 };
 
-/* A whole decimal number from @min to @max. 0 or -EINVAL. */
-static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	unsigned long long v;
-
-	if (parse_ull(s, min, max, &v))
-		return -EINVAL;
-	*out = (unsigned long)v;
-	return 0;
-}
-
 int parse_route_proto(const char *s, unsigned char *out)
 {
-	unsigned long v;
+	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
 		if (!strcmp(s, proto_names[i].name)) {
 			*out = proto_names[i].proto;
 			return 0;
 		}
-	if (parse_ulong(s, 0, 255, &v))
+	if (parse_u64(s, 0, 255, &v))
 		return -EINVAL;
 	*out = (unsigned char)v;
 	return 0;
@@ -339,7 +328,7 @@ static int global_key(struct config_parser *p, struct ihm_config *cfg, char **w,
 			cfg->nprotos++;
 		}
 	} else if (!strcmp(w[0], "route-table")) {
-		unsigned long v;
+		uint64_t v;
 
 		if ((err = need_args(p, n, 1, w[0], "main, local, default, all or a number")))
 			return err;
@@ -352,7 +341,7 @@ static int global_key(struct config_parser *p, struct ihm_config *cfg, char **w,
 		else if (!strcmp(w[1], "all"))
 			cfg->route_table = CFG_ROUTE_TABLE_ALL;
 		else {
-			if (parse_ulong(w[1], 1, CFG_ROUTE_TABLE_ALL - 1, &v))
+			if (parse_u64(w[1], 1, CFG_ROUTE_TABLE_ALL - 1, &v))
 				return config_perr(p, "route-table '%s' is not main, local, default, all or a table number",
 						   w[1]);
 			cfg->route_table = (uint32_t)v;
@@ -364,11 +353,11 @@ static int global_key(struct config_parser *p, struct ihm_config *cfg, char **w,
 		    cfg->burst_window_ns > 60000000000ULL)
 			return config_perr(p, "burst-window '%s' must be a duration from 1ms to 60s", w[1]);
 	} else if (!strcmp(w[0], "burst-event") || !strcmp(w[0], "history")) {
-		unsigned long v;
+		uint64_t v;
 
 		if ((err = need_args(p, n, 1, w[0], "one number")))
 			return err;
-		if (parse_ulong(w[1], 1, 1000000, &v))
+		if (parse_u64(w[1], 1, 1000000, &v))
 			return config_perr(p, "%s '%s' must be a number from 1 to 1000000", w[0], w[1]);
 		if (w[0][0] == 'b')
 			cfg->burst_event = (uint32_t)v;
@@ -406,7 +395,7 @@ int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
 {
 	const char *colon, *h = s;
 	size_t hl;
-	unsigned long v;
+	uint64_t v;
 	unsigned char addr[16];
 	char tmp[64];
 
@@ -430,7 +419,7 @@ int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
 	tmp[hl] = '\0';
 	if (inet_pton(*s == '[' ? AF_INET6 : AF_INET, tmp, addr) != 1)
 		return -EINVAL;
-	if (parse_ulong(colon + 1, 1, 65535, &v))
+	if (parse_u64(colon + 1, 1, 65535, &v))
 		return -EINVAL;
 	if (host) {
 		if (hostlen <= hl)

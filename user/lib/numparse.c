@@ -22,19 +22,18 @@ int parse_dbl(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
-int parse_ull(const char *s, unsigned long long lo, unsigned long long hi,
-	      unsigned long long *out)
+int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-	unsigned long long v = 0;
+	uint64_t v = 0;
 
 	if (!s || !*s)
 		return -EINVAL;
 	for (const char *p = s; *p; p++) {
-		unsigned long long d = (unsigned long long)(*p - '0');
+		uint64_t d = (uint64_t)(*p - '0');
 
 		if (*p < '0' || *p > '9')
 			return -EINVAL;
-		if (v > (~0ULL - d) / 10)
+		if (v > (UINT64_MAX - d) / 10)
 			return -ERANGE;
 		v = v * 10 + d;
 	}

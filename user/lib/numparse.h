@@ -7,13 +7,14 @@
 #ifndef PRESAGE_NUMPARSE_H
 #define PRESAGE_NUMPARSE_H
 
+#include <stdint.h>
+
 /* All of @s is a finite number (strtod syntax, no leading space) in
  * [@lo, @hi]: 0; -EINVAL not a number; -ERANGE outside. */
 int parse_dbl(const char *s, double lo, double hi, double *out);
 
 /* All of @s is decimal digits (no sign, no space) in [@lo, @hi]: 0;
  * -EINVAL not such a number; -ERANGE outside (or too large for 64 bits). */
-int parse_ull(const char *s, unsigned long long lo, unsigned long long hi,
-	      unsigned long long *out);
+int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 
 #endif
